@@ -1,0 +1,204 @@
+"""What the tasks do. Each function is a doit python-action: it returns None on success
+or a TaskFailed, and writes its outputs so that an interrupt never leaves one that
+looks finished (configure's Makefile is removed before configure runs, files are
+written to a temp name and renamed)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+from doit.exceptions import TaskFailed
+
+from . import fetch, provision, source, versions
+from .atomic import write_text
+from .errors import WasmbuildError
+from .paths import cache_dir, ccache_dir
+from .render import render_template
+from .runlog import format_seconds, run_logged
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.__stderr__, flush=True)
+
+
+def task_action(name: str, log: Path, fn, /, *args, **kwargs):
+    """Wrap `fn` as a doit action: fresh log, start/finish lines with elapsed time,
+    user-facing errors as one message (no traceback)."""
+    def action(changed):
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"# {name} started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        start = time.monotonic()
+        _say(f">> {name} ...")
+        try:
+            result = fn(*args, changed=set(changed), **kwargs)
+        except WasmbuildError as e:
+            result = TaskFailed(f"{name}: {e}\n   log: {log}")
+        took = format_seconds(time.monotonic() - start)
+        if isinstance(result, TaskFailed):
+            _say(f"!! {name} failed after {took}")
+            return result
+        _say(f"ok {name} ({took})")
+        return None
+    action.__name__ = name.replace(":", "_").replace("-", "_")
+    return action
+
+
+# ---------------------------------------------------------------- toolchains
+
+def provision_toolchain(tp, log: Path, changed=()):
+    tc = tp.toolchain
+    if tp.provider == "debian-root":
+        provision.provision_debian_root(tc, tc.providers.debian_root, tp.digest, log)
+    else:
+        spec = tc.providers.system
+        provision.check_system(tc, tp.sandbox, spec.how_to_get, spec.requires)
+    found = {}
+    for check in [tc.version, *tc.checks]:
+        found[check.command[0]] = check_version(tp, check, log)
+    if tp.provider == "system":
+        stamp = json.dumps({"digest": tp.digest, "versions": found}, indent=1, sort_keys=True)
+        # rewritten only when it changes: dependants compare its content
+        if not tp.stamp.exists() or tp.stamp.read_text() != stamp:
+            write_text(tp.stamp, stamp)
+
+
+def check_version(tp, check, log: Path) -> str:
+    import re
+    argv, env = tp.sandbox.command(check.command, Path("/"))
+    try:
+        out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        raise WasmbuildError(f"{tp.yaml}: {check.command[0]} not found ({shlex.join(check.command)})")
+    m = re.search(check.regex, out.stdout + out.stderr, re.M)
+    if out.returncode != 0 or not m:
+        raise WasmbuildError(f"{tp.yaml}: version check {shlex.join(check.command)} failed "
+                             f"(exit {out.returncode}): {(out.stdout + out.stderr).strip()[:300]}")
+    found = m.group(1)
+    with open(log, "a") as f:
+        f.write(f"{check.command[0]} version {found}\n")
+    if check.minimum and versions.parse(found) < versions.parse(check.minimum):
+        raise WasmbuildError(f"{check.command[0]} {found} is too old: {tp.toolchain.name} needs "
+                             f">= {check.minimum}")
+    if check.recommended and versions.parse(found) < versions.parse(check.recommended):
+        provision.print_warning(f"{check.command[0]} {found} < {check.recommended}: "
+                                f"{check.below_recommended}")
+    return found
+
+
+def stamp_matches(stamp: Path, digest: str):
+    """uptodate for toolchain:*: provisioned with exactly this YAML."""
+    def check():
+        data = provision.read_stamp(stamp)
+        return bool(data) and data.get("digest") == digest
+    return check
+
+
+# ---------------------------------------------------------------- source
+
+def unpack_cpython(download, dest: Path, changed=()):
+    source.unpack_release(download, dest)
+
+
+def fetch_download(download, changed=()):
+    fetch.fetch(download)
+
+
+# ---------------------------------------------------------------- configure / make
+
+def configure(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,
+              cache_key: str, changed=()):
+    """Run configure with a config.cache kept under the user cache, keyed by everything
+    that can change its answers (toolchain, CPython configure script, args, env)."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    for stale in ("Makefile", "config.status"):
+        (cwd / stale).unlink(missing_ok=True)        # an interrupted configure is redone
+    shared_cache = cache_dir() / "config-cache" / f"{cache_key}.cache"
+    local_cache = cwd / "config.cache"
+    if shared_cache.exists():
+        shutil.copyfile(shared_cache, local_cache)
+    else:
+        local_cache.unlink(missing_ok=True)
+    full, env = sandbox.command([*argv, "--cache-file=config.cache"], cwd, rw=_rw(plan),
+                                ro=[plan.source.path], extra_env=env)
+    failed = run_logged(full, env=env, cwd=cwd, log=log, name=name, title=shlex.join(argv))
+    if failed:
+        local_cache.unlink(missing_ok=True)           # never reuse answers of a failed run
+        return failed
+    shared_cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = shared_cache.with_suffix(f".{os.getpid()}.tmp")
+    shutil.copyfile(local_cache, tmp)
+    os.replace(tmp, shared_cache)
+    return None
+
+
+def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,
+         toolchain_stamp: Path, relink: list[Path] = (), relink_if: list[str] = (), changed=()):
+    if str(toolchain_stamp) in changed and (cwd / "Makefile").exists():
+        # a different toolchain: nothing it built before may be reused
+        full, e = sandbox.command(["make", "clean"], cwd, rw=_rw(plan), ro=[plan.source.path],
+                                  extra_env=env)
+        run_logged(full, env=e, cwd=cwd, log=log, name=name)
+    if changed & set(relink_if):
+        # make does not know that python links a dependency's library: relink
+        for p in relink:
+            p.unlink(missing_ok=True)
+    full, env = sandbox.command(argv, cwd, rw=_rw(plan), ro=[plan.source.path], extra_env=env)
+    return run_logged(full, env=env, cwd=cwd, log=log, name=name, title=shlex.join(argv))
+
+
+def _rw(plan) -> list[Path]:
+    ccache_dir().mkdir(parents=True, exist_ok=True)
+    plan.cross_build.mkdir(parents=True, exist_ok=True)
+    return [plan.cross_build, ccache_dir()]
+
+
+def build_dependency(plan, tp, dp, *, log: Path, name: str, changed=()):
+    """Unpack the verified tarball into a fresh folder and run the YAML steps there."""
+    dep = dp.dep
+    shutil.rmtree(dp.src, ignore_errors=True)
+    dp.src.mkdir(parents=True)
+    for out in dep.outputs:
+        Path(out).unlink(missing_ok=True)
+    if dep.download:
+        tarball = fetch.fetch(dep.download)
+        with tarfile.open(tarball) as tf:
+            tf.extractall(dp.src, filter="data")
+        entries = list(dp.src.iterdir())
+        if len(entries) == 1 and entries[0].is_dir():     # strip the top folder
+            top = entries[0]
+            for child in list(top.iterdir()):
+                child.rename(dp.src / child.name)
+            top.rmdir()
+    for i, step in enumerate(dep.steps):
+        cwd = Path(step.cwd)
+        cwd.mkdir(parents=True, exist_ok=True)
+        full, env = tp.sandbox.command(["bash", "-euo", "pipefail", "-c", step.run], cwd,
+                                       rw=_rw(plan), ro=[plan.source.path], extra_env=step.env)
+        failed = run_logged(full, env=env, cwd=cwd, log=log, name=name,
+                            title=f"steps[{i}]: {step.run.strip()}")
+        if failed:
+            return failed
+    missing = [o for o in dep.outputs if not Path(o).exists()]
+    if missing:
+        return TaskFailed(f"{name}: the steps ran but did not produce {', '.join(missing)}")
+    return None
+
+
+# ---------------------------------------------------------------- loaders
+
+def render_loaders(templates_dir: Path, loaders, variables: dict, changed=()):
+    for loader in loaders:
+        text = render_template(templates_dir, loader.template, dict(variables, **loader.vars))
+        write_text(Path(loader.output), text, 0o755 if loader.executable else 0o644)
+
+
+def digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:24]

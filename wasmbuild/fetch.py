@@ -1,0 +1,74 @@
+"""Downloads into the cache, verified by sha256 before they are ever used."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+import urllib.request
+from pathlib import Path
+
+from . import paths
+from .atomic import atomic_path
+from .errors import SourceError
+from .model import Download
+
+CONNECT_TIMEOUT = 20
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cached_path(download: Download) -> Path:
+    return paths.downloads_dir() / download.file
+
+
+def verify(path: Path, expected: str) -> None:
+    actual = sha256_of(path)
+    if actual != expected:
+        raise SourceError(f"{path}: sha256 mismatch: expected {expected}, got {actual}; "
+                          f"the file is refused (delete it to download it again)")
+
+
+def fetch(download: Download, log=None) -> Path:
+    """Return the verified cached file, downloading it first if it is missing.
+
+    A cached file that does not match is refused, not replaced: a tampered or
+    truncated cache is something the user should see.
+    """
+    dest = cached_path(download)
+    if dest.exists():
+        verify(dest, download.sha256)
+        return dest
+    errors = []
+    for url in download.urls:
+        try:
+            with atomic_path(dest) as tmp:
+                _get(url, tmp, log)
+                actual = sha256_of(tmp)
+                if actual != download.sha256:
+                    errors.append(f"{url}: sha256 {actual}, expected {download.sha256}")
+                    raise _Mismatch()
+            return dest
+        except _Mismatch:
+            continue
+        except OSError as e:
+            errors.append(f"{url}: {e}")
+    raise SourceError(f"could not download {download.file}: " + "; ".join(errors))
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def _get(url: str, dest: Path, log) -> None:
+    if url.startswith("file://"):
+        shutil.copyfile(url[len("file://"):], dest)
+        return
+    print(f"  downloading {url}", file=log or sys.stderr, flush=True)
+    with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT) as resp, open(dest, "wb") as out:
+        shutil.copyfileobj(resp, out, 1 << 20)

@@ -1,0 +1,198 @@
+"""The model: what the YAML files say, as dataclasses.
+
+These classes are also the schema (see `schema.py`): a field without a default is a
+required key. Strings may hold Jinja expressions (`{{ source }}`) that `config.py`
+expands once the CPython source and the toolchain are known.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass
+class Download:
+    """A file fetched once into the cache, refused unless its sha256 matches."""
+    file: str                      # name in the download cache
+    sha256: str
+    urls: list[str]                # tried in order; the first that answers wins
+
+
+# ---------------------------------------------------------------- toolchains
+
+
+@dataclass
+class VersionCheck:
+    command: list[str]
+    regex: str                     # first group is the version
+    minimum: str | None = None     # below: error
+    recommended: str | None = None  # below: warning naming what breaks
+    below_recommended: str = ""
+
+
+@dataclass
+class Replace:
+    old: str
+    new: str
+
+
+@dataclass
+class Patch:
+    """A text edit of a file inside the toolchain, applied at provisioning."""
+    file: str
+    why: str
+    replace: list[Replace]
+
+
+@dataclass
+class DebianRoot:
+    """A Debian root made with debootstrap; every command runs in it through bubblewrap."""
+    suite: str
+    mirror: str
+    packages: list[str]            # `name` or `name=version-glob`
+    inputs: list[Download] = field(default_factory=list)   # copied to /opt/wasmbuild/inputs
+    patches: list[Patch] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)   # path in root: project file to install
+    setup: list[str] = field(default_factory=list)        # shell, run as root in the root
+    writable: list[str] = field(default_factory=list)     # paths in the root bound read-write
+    env: dict[str, str] = field(default_factory=dict)
+    path: list[str] = field(default_factory=list)         # prepended to PATH
+
+
+@dataclass
+class SystemProvider:
+    """Tools already on the host (emsdk, a WASI SDK)."""
+    requires: list[str]            # executables that must be found (after `env`/`path`)
+    env: dict[str, str] = field(default_factory=dict)
+    path: list[str] = field(default_factory=list)
+    how_to_get: str = ""
+
+
+@dataclass
+class Providers:
+    debian_root: DebianRoot | None = field(default=None, metadata={"key": "debian-root"})
+    system: SystemProvider | None = None
+
+
+@dataclass
+class Toolchain:
+    name: str
+    description: str
+    default_provider: Literal["debian-root", "system"]
+    providers: Providers
+    version: VersionCheck
+    checks: list[VersionCheck] = field(default_factory=list)  # e.g. Node >= 18
+    env: dict[str, str] = field(default_factory=dict)         # for every provider
+
+
+# ---------------------------------------------------------------- targets
+
+
+@dataclass
+class Step:
+    """One command, run through the toolchain's sandbox."""
+    run: str                       # shell command line
+    cwd: str = "{{ dep_build }}"
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Dependency:
+    name: str
+    version: str
+    download: Download | None = None
+    steps: list[Step] = field(default_factory=list)
+    provides: dict[str, str] = field(default_factory=dict)   # env given to configure-host
+    outputs: list[str] = field(default_factory=list)          # files that prove it was built
+    after: list[str] = field(default_factory=list)            # other dependencies built first
+
+
+@dataclass
+class Configure:
+    args: list[str]
+    wrapper: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    config_site: str | None = None
+
+
+@dataclass
+class Make:
+    wrapper: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=lambda: ["all"])
+    env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BuildPython:
+    configure: Configure
+    make: Make
+    executable: str = "python"
+
+
+@dataclass
+class Loader:
+    template: str                  # file under templates/
+    output: str                    # relative to the host build dir
+    executable: bool = False
+    vars: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StdlibZip:
+    name: str                      # e.g. python{{ py_nodot }}.zip
+    omit: list[str] = field(default_factory=list)        # paths relative to Lib/, dirs end in /
+    omit_if_module_missing: dict[str, list[str]] = field(default_factory=dict)
+    optimize: int = 0
+
+
+@dataclass
+class Tests:
+    smoke: list[str]               # interpreter arguments of the smoke check
+    expect: str                    # text the smoke check must print
+    modules: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SetupLocal:
+    """Modules/Setup.local written into the *source* tree, for versions that need it."""
+    content: str
+    marker: str = "# Generated by wasmbuild; removed by `doit clean`\n"
+
+
+@dataclass
+class Overlay:
+    when: str                      # version range, e.g. ">=3.14,<3.15"
+    set: dict
+
+
+@dataclass
+class Target:
+    name: str                      # task suffix: host:<name>
+    triple: str
+    toolchain: str
+    build_dir: str                 # under the cross-build dir
+    python: str                    # supported CPython versions, e.g. ">=3.13"
+    configure: Configure
+    make: Make
+    artifacts: list[str]           # relative to the host build dir
+    stdlib_zip: StdlibZip
+    tests: Tests
+    runner: list[str]              # how python.sh starts the interpreter (inside the sandbox)
+    loaders: list[Loader] = field(default_factory=list)
+    dependencies: list[Dependency] = field(default_factory=list)
+    setup_local: SetupLocal | None = None
+    vars: dict[str, str] = field(default_factory=dict)     # extra template variables
+    overlays: list[Overlay] = field(default_factory=list)
+
+
+@dataclass
+class Project:
+    """`project.yaml`: what every target shares."""
+    build_python: BuildPython
+    cpython: Download              # the default CPython source
+    cpython_version: str

@@ -1,0 +1,178 @@
+"""The plan: YAML model + command-line settings -> concrete paths, sandboxes and values.
+
+Everything a task needs is computed here once, when doit loads dodo.py; nothing is
+run and nothing is written.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import config, paths, provision, source, versions
+from .errors import ConfigError
+from .model import Dependency, Project, Target, Toolchain
+from .render import expand
+from .sandbox import Sandbox
+
+
+@dataclass
+class Settings:
+    """What the user can say on the doit command line (`doit host:emscripten cpython=PATH`)."""
+    cpython: str | None = None
+    cross_build: str | None = None
+    provider: str | None = None                 # override every toolchain's default provider
+    targets_dir: Path = paths.PROJECT_DIR / "targets"
+    toolchains_dir: Path = paths.PROJECT_DIR / "toolchains"
+    templates_dir: Path = paths.PROJECT_DIR / "templates"
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+@dataclass
+class ToolchainPlan:
+    toolchain: Toolchain
+    provider: str
+    sandbox: Sandbox
+    stamp: Path
+    digest: str
+    yaml: Path
+
+    @property
+    def task(self) -> str:
+        return f"toolchain:{self.toolchain.name}"
+
+
+@dataclass
+class DepPlan:
+    dep: Dependency
+    src: Path                                   # unpacked source (also where it builds)
+    task: str
+
+
+@dataclass
+class TargetPlan:
+    target: Target
+    yaml: Path
+    build_dir: Path
+    toolchain: ToolchainPlan | None
+    deps: list[DepPlan]
+    context: dict
+    unsupported: str | None = None              # why this target cannot build this source
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+
+@dataclass
+class Plan:
+    settings: Settings
+    source: source.Source
+    cross_build: Path
+    project: Project
+    build_python_dir: Path
+    native: ToolchainPlan
+    toolchains: dict[str, ToolchainPlan]
+    targets: dict[str, TargetPlan]
+
+    @property
+    def state_dir(self) -> Path:
+        """doit's DB, tree signatures and logs: with the outputs, one per cross-build dir."""
+        return self.cross_build / ".wasmbuild"
+
+    @property
+    def build_python(self) -> Path:
+        return self.build_python_dir / self.project.build_python.executable
+
+    def log(self, task_name: str) -> Path:
+        return self.state_dir / "logs" / (task_name.replace(":", "-") + ".log")
+
+
+def build_triple() -> str:
+    machine = platform.machine() or "x86_64"
+    return f"{machine}-pc-linux-gnu"
+
+
+def make_plan(settings: Settings) -> Plan:
+    project = config.load_project(settings.targets_dir)
+    src = source.resolve(settings.cpython, project.cpython_version)
+    cross_build = Path(settings.cross_build).expanduser().resolve() if settings.cross_build \
+        else src.path / "cross-build"
+    toolchain_defs = config.load_toolchains(settings.toolchains_dir)
+    targets = config.load_targets(settings.targets_dir, src.version)
+    config.check_references(targets, toolchain_defs, settings.templates_dir)
+    if "native" not in toolchain_defs:
+        raise ConfigError(settings.toolchains_dir / "native.yaml", "",
+                          "missing: the build Python needs a toolchain named 'native'")
+
+    base = {
+        "source": str(src.path), "cross_build": str(cross_build), "cache": str(paths.cache_dir()),
+        "version": src.version, "py_major_minor": src.major_minor,
+        "py_nodot": src.major_minor.replace(".", ""), "build_triple": build_triple(),
+        "jobs": str(settings.jobs),
+    }
+    build_python_dir = cross_build / "build"
+    base["build_python_dir"] = str(build_python_dir)
+    base["build_python"] = str(build_python_dir / project.build_python.executable)
+    project = expand(project, base, settings.targets_dir / config.SHARED_FILE)
+
+    toolchains = {name: _toolchain_plan(tc, settings) for name, tc in toolchain_defs.items()}
+    plans = {}
+    for name, (target, path) in targets.items():
+        plans[name] = _target_plan(target, path, base, cross_build, toolchains, src)
+    return Plan(settings, src, cross_build, project, build_python_dir, toolchains["native"],
+                toolchains, plans)
+
+
+def _toolchain_plan(tc: Toolchain, settings: Settings) -> ToolchainPlan:
+    yaml_path = settings.toolchains_dir / f"{tc.name}.yaml"
+    provider = settings.provider or tc.default_provider
+    key = provider.replace("-", "_")
+    spec = getattr(tc.providers, key, None)
+    if provider not in ("debian-root", "system"):
+        raise ConfigError(yaml_path, "default_provider",
+                          f"provider={provider!r} is not one of: debian-root, system")
+    if spec is None:
+        raise ConfigError(yaml_path, f"providers.{provider}",
+                          f"provider {provider!r} was asked for but this toolchain has no such section")
+    ctx = {"cache": str(paths.cache_dir())}
+    spec = expand(spec, ctx, yaml_path, f"providers.{provider}")
+    tc = dataclasses.replace(tc, env=expand(tc.env, ctx, yaml_path, "env"))
+    tc.providers = dataclasses.replace(tc.providers, **{key: spec})
+    env = {**tc.env, **spec.env}
+    if provider == "debian-root":
+        root = provision.root_dir(spec)
+        sandbox = Sandbox("debian-root", root, env, spec.path, spec.writable)
+    else:
+        root = None
+        sandbox = Sandbox("system", None, env, spec.path)
+    return ToolchainPlan(tc, provider, sandbox, provision.stamp_path(tc, provider, root),
+                         provision.spec_digest(tc, provider), yaml_path)
+
+
+def _target_plan(target: Target, path: Path, base: dict, cross_build: Path,
+                 toolchains: dict[str, ToolchainPlan], src: source.Source) -> TargetPlan:
+    build_dir = cross_build / target.build_dir
+    ctx = dict(base, target=target.name, triple=target.triple, build_dir=str(build_dir),
+               prefix=str(build_dir / "prefix"),
+               relbuilddir=os.path.relpath(build_dir, src.path))
+    ctx["vars"] = expand(target.vars, ctx, path, "vars")
+    unsupported = None
+    if not versions.matches(src.version, target.python):
+        unsupported = (f"{path}: python: CPython {src.version} (from {src.path}) is not "
+                       f"supported by this target (supported: {target.python})")
+    deps, dep_ctx = [], {}
+    for i, dep in enumerate(target.dependencies):
+        dsrc = build_dir / "deps" / dep.name
+        dep_vars = dict(ctx, dep_name=dep.name, dep_version=dep.version, dep_src=str(dsrc),
+                        dep_build=str(dsrc), deps=dep_ctx)
+        dep = expand(dep, dep_vars, path, f"dependencies[{i}]")
+        dep_ctx[dep.name] = {"prefix": ctx["prefix"], "src": str(dsrc), "version": dep.version}
+        deps.append(DepPlan(dep, dsrc, f"dep:{target.name}-{dep.name}"))
+    ctx["deps"] = dep_ctx
+    rest = dataclasses.replace(target, dependencies=[])
+    rest = expand(rest, ctx, path)
+    target = dataclasses.replace(rest, dependencies=[d.dep for d in deps])
+    return TargetPlan(target, path, build_dir, toolchains[target.toolchain], deps, ctx, unsupported)

@@ -1,0 +1,160 @@
+"""Provision a toolchain: make the Debian root, install pinned packages, inputs, patches, setup.
+
+Every step is idempotent and the stamp is written last, so an interrupted run is
+simply run again. The host gets no trixie package: everything lands in the root.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from . import fetch, paths
+from .atomic import write_text
+from .errors import ToolchainError
+from .model import DebianRoot, Toolchain
+from .runlog import run_logged
+from .sandbox import Sandbox
+
+CA_DIR = Path("/usr/local/share/ca-certificates")
+INPUTS_IN_ROOT = "/opt/wasmbuild/inputs"
+
+
+def root_dir(spec: DebianRoot) -> Path:
+    return paths.roots_dir() / f"debian-{spec.suite}"
+
+
+def stamp_path(toolchain: Toolchain, provider: str, root: Path | None) -> Path:
+    base = root / "opt" / "wasmbuild" / "stamps" if root else paths.roots_dir() / "system"
+    return base / f"{toolchain.name}.json"
+
+
+def spec_digest(toolchain: Toolchain, provider: str) -> str:
+    """What provisioning depends on: the provider's YAML and the files it installs."""
+    spec = getattr(toolchain.providers, provider.replace("-", "_"))
+    h = hashlib.sha256(json.dumps([provider, asdict(spec), asdict(toolchain.version)],
+                                  sort_keys=True).encode())
+    for rel in sorted(getattr(spec, "files", {}).values()):
+        h.update((paths.PROJECT_DIR / rel).read_bytes())
+    return h.hexdigest()
+
+
+def read_stamp(stamp: Path) -> dict | None:
+    try:
+        return json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@contextmanager
+def locked(path: Path):
+    """One provisioning at a time per root (apt and debootstrap are not re-entrant)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, log: Path) -> None:
+    root = root_dir(spec)
+    name = f"toolchain:{toolchain.name}"
+    root_sandbox = Sandbox("debian-root", root)
+
+    def in_root(cmd: str, title: str):
+        argv, env = root_sandbox.command(["bash", "-euo", "pipefail", "-c", cmd], Path("/"),
+                                         extra_env={"DEBIAN_FRONTEND": "noninteractive"},
+                                         network=True, writable_root=True)
+        failed = run_logged(argv, env=env, cwd=Path("/"), log=log, name=name, title=title)
+        if failed:
+            raise ToolchainError(failed.message if hasattr(failed, "message") else str(failed))
+
+    if shutil.which("bwrap") is None:
+        raise ToolchainError("bubblewrap is needed to run the toolchain root: apt-get install bubblewrap")
+    with locked(root.with_name(root.name + ".lock")):
+        if not (root / "usr" / "bin" / "apt-get").exists():
+            if shutil.which("debootstrap") is None:
+                raise ToolchainError("debootstrap is needed to make the toolchain root: "
+                                     "apt-get install debootstrap")
+            partial = root.with_name(root.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            failed = run_logged(["debootstrap", "--variant=minbase", spec.suite, str(partial),
+                                 spec.mirror], env=dict(os.environ), cwd=Path("/"), log=log, name=name)
+            if failed:
+                raise ToolchainError(str(failed))
+            partial.rename(root)
+        # pip/npm inside the root go through the same TLS proxy as the host
+        ca = root / "usr/local/share/ca-certificates"
+        ca.mkdir(parents=True, exist_ok=True)
+        for crt in CA_DIR.glob("*.crt") if CA_DIR.is_dir() else []:
+            shutil.copyfile(crt, ca / crt.name)
+        write_text(root / "etc/apt/sources.list", f"deb {spec.mirror} {spec.suite} main\n")
+        in_root("apt-get update -q && apt-get install -y -q --no-install-recommends "
+                + " ".join(_quote(p) for p in spec.packages) + " && update-ca-certificates >/dev/null",
+                "apt-get install " + " ".join(spec.packages))
+        for item in spec.inputs:
+            src = fetch.fetch(item)
+            dest = root / INPUTS_IN_ROOT.lstrip("/") / item.file
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if not dest.exists() or dest.stat().st_size != src.stat().st_size:
+                shutil.copyfile(src, dest)
+        for in_root_path, project_file in spec.files.items():
+            dest = root / in_root_path.lstrip("/")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(paths.PROJECT_DIR / project_file, dest)
+            os.chmod(dest, 0o755)
+        for patch in spec.patches:
+            apply_patch(root, patch, toolchain)
+        for i, step in enumerate(spec.setup):
+            in_root(step, f"setup[{i}] of {toolchain.name}")
+        for p in spec.writable:
+            (root / p.lstrip("/")).mkdir(parents=True, exist_ok=True)
+        versions = _package_versions(root_sandbox, spec.packages)
+        write_text(stamp_path(toolchain, "debian-root", root),
+                   json.dumps({"digest": digest, "packages": versions}, indent=1, sort_keys=True))
+
+
+def apply_patch(root: Path, patch, toolchain: Toolchain) -> None:
+    path = root / patch.file.lstrip("/")
+    text = path.read_text(encoding="utf-8")
+    for rep in patch.replace:
+        if rep.new in text:
+            continue                         # applied by an earlier run
+        if rep.old not in text:
+            raise ToolchainError(f"toolchains/{toolchain.name}.yaml: patch of {patch.file}: "
+                                 f"text to replace not found (was the package upgraded?): {rep.old!r}")
+        text = text.replace(rep.old, rep.new)
+    write_text(path, text)
+
+
+def _package_versions(sandbox: Sandbox, packages: list[str]) -> dict[str, str]:
+    names = [p.split("=")[0] for p in packages]
+    argv, env = sandbox.command(["dpkg-query", "-W", *names], Path("/"))
+    out = subprocess.run(argv, env=env, capture_output=True, text=True).stdout
+    return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+
+
+def _quote(pkg: str) -> str:
+    return "'" + pkg.replace("'", "") + "'"
+
+
+def check_system(toolchain: Toolchain, sandbox: Sandbox, how_to_get: str, requires: list[str]) -> dict:
+    env = sandbox.environment()
+    missing = [exe for exe in requires if shutil.which(exe, path=env["PATH"]) is None]
+    if missing:
+        raise ToolchainError(f"toolchain {toolchain.name} (provider=system): {', '.join(missing)} "
+                             f"not found on PATH; {how_to_get}")
+    return {}
+
+
+def print_warning(message: str) -> None:
+    print(f"warning: {message}", file=sys.__stderr__, flush=True)

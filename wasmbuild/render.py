@@ -1,0 +1,70 @@
+"""Jinja rendering, strict: an undefined variable is an error naming file and key.
+
+Two uses: expanding `{{ ... }}` inside YAML values once the paths are known, and
+rendering the loader templates (python.sh, node_entry.mjs, the web page).
+"""
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from pathlib import Path
+
+import jinja2
+
+from .errors import ConfigError
+from .schema import yaml_key
+
+
+def _environment(loader=None) -> jinja2.Environment:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, loader=loader,
+                             keep_trailing_newline=True, autoescape=False)
+    env.filters["shquote"] = lambda v: shlex.quote(str(v))
+    env.filters["shjoin"] = lambda v: " ".join(_shell_word(str(x)) for x in v)
+    return env
+
+
+def _shell_word(word: str) -> str:
+    """Quote for sh; `@CWD@` becomes the caller's "$PWD" (used by runner commands)."""
+    if "@CWD@" in word:
+        return '"' + word.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") \
+            .replace("`", "\\`").replace("@CWD@", "$PWD") + '"'
+    return shlex.quote(word)
+
+
+_STRINGS = _environment()
+
+
+def expand(obj, context: dict, file, path: str = ""):
+    """Return `obj` (dataclass, list, dict or str) with every string rendered."""
+    if isinstance(obj, str):
+        if "{{" not in obj and "{%" not in obj:
+            return obj
+        try:
+            return _STRINGS.from_string(obj).render(context)
+        except jinja2.UndefinedError as e:
+            raise ConfigError(file, path, f"{e.message} (known variables: "
+                                          f"{', '.join(sorted(context))})") from None
+        except jinja2.TemplateSyntaxError as e:
+            raise ConfigError(file, path, f"bad template expression: {e.message}") from None
+    if isinstance(obj, list):
+        return [expand(v, context, file, f"{path}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, dict):
+        return {k: expand(v, context, file, f"{path}.{k}" if path else k) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj):
+        changes = {}
+        for f in dataclasses.fields(obj):
+            sub = f"{path}.{yaml_key(f)}" if path else yaml_key(f)
+            changes[f.name] = expand(getattr(obj, f.name), context, file, sub)
+        return dataclasses.replace(obj, **changes)
+    return obj
+
+
+def render_template(templates_dir: Path, name: str, variables: dict) -> str:
+    """Render templates/<name>; an undefined variable names the template and the variable."""
+    env = _environment(jinja2.FileSystemLoader(str(templates_dir)))
+    try:
+        return env.get_template(name).render(variables)
+    except jinja2.UndefinedError as e:
+        raise ConfigError(templates_dir / name, "template", e.message) from None
+    except jinja2.TemplateSyntaxError as e:
+        raise ConfigError(templates_dir / name, f"line {e.lineno}", e.message) from None

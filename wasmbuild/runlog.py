@@ -1,0 +1,101 @@
+"""Run a command with its whole output in a per-task log file, and a progress line.
+
+The terminal gets one line when a step starts, a progress line while it runs
+(elapsed time and the latest file it works on, rewritten in place on a terminal,
+every 30 s otherwise), one line when it ends, and on failure the last 30 log lines
+and the log's path.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import re
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from doit.exceptions import TaskFailed
+
+TAIL_LINES = 30
+_FILE_HINT = re.compile(r"([\w./+-]+\.(?:c|cc|cpp|S|s|py|o|a|so|js|mjs|wasm|h))\b")
+
+
+def _err():
+    return sys.__stderr__
+
+
+class Progress:
+    """Prints `  [name] 1m23s  Objects/listobject.c` without flooding."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.start = time.monotonic()
+        self.current = ""
+        self.tty = _err().isatty()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        if self.tty:
+            _err().write("\r\033[K")
+            _err().flush()
+
+    def saw(self, line: str):
+        m = _FILE_HINT.findall(line)
+        if m:
+            self.current = m[-1][-60:]
+
+    def _loop(self):
+        period = 1.0 if self.tty else 30.0
+        while not self._stop.wait(period):
+            text = f"  [{self.name}] {format_seconds(time.monotonic() - self.start)}  {self.current}"
+            if self.tty:
+                _err().write("\r\033[K" + text[:150])
+            else:
+                _err().write(text + "\n")
+            _err().flush()
+
+
+def format_seconds(s: float) -> str:
+    s = int(s)
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+def run_logged(argv: list[str], *, env: dict, cwd: Path, log: Path, name: str,
+               title: str | None = None, stdin=subprocess.DEVNULL):
+    """Run argv; append everything to `log`. Returns None on success, TaskFailed otherwise."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    tail = collections.deque(maxlen=TAIL_LINES)
+    with open(log, "a", encoding="utf-8", errors="replace") as out:
+        out.write(f"\n$ {title or shlex.join(argv)}\n  (cwd {cwd})\n")
+        out.flush()
+        with Progress(name) as progress:
+            proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=stdin, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, errors="replace",
+                                    start_new_session=False)
+            try:
+                for line in proc.stdout:
+                    out.write(line)
+                    tail.append(line.rstrip("\n"))
+                    progress.saw(line)
+                rc = proc.wait()
+            except BaseException:
+                # Ctrl-C: make sure the child is gone before doit records anything.
+                proc.kill()
+                proc.wait()
+                raise
+        out.write(f"[exit {rc}]\n")
+    if rc != 0:
+        shown = "\n".join("    " + l for l in tail)
+        return TaskFailed(f"{name}: command failed with exit status {rc}: {title or shlex.join(argv)}\n"
+                          f"--- last {len(tail)} lines of {log} ---\n{shown}\n--- full log: {log}")
+    return None

@@ -1,0 +1,290 @@
+"""The doit task graph, built from the plan.
+
+Names are the contract: host:<target>, test:<target>, web:emscripten; underneath,
+toolchain:*, source:cpython, fetch:*, build_python:{configure,make}, dep:<target>-<name>,
+configure_host:*, make_host:*, stdlib_zip:*, loaders:*. Inputs are declared as
+file_dep/targets where they are files, as config_changed where they are YAML values,
+and as a tree signature (treestate) where they are thousands of source files.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from doit.tools import config_changed
+
+from . import actions, stdlib_zip, treestate
+from .fetch import cached_path
+from .plan import Plan, TargetPlan
+from .runlog import run_logged
+
+# Top-level folders of a CPython tree that make never reads.
+NOT_BUILD_INPUTS = {"Lib", "Doc", "PC", "PCbuild", "Mac", "iOS", "Android", "Apple", "Platforms",
+                    "cross-build", "build", ".github", ".azure-pipelines", ".devcontainer"}
+
+
+def frozen_lib_files(src: Path) -> list[str]:
+    """Lib files that make freezes into the interpreter (FROZEN_FILES_IN of Makefile.pre.in)."""
+    try:
+        text = (src / "Makefile.pre.in").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    m = re.search(r"^FROZEN_FILES_IN\s*=((?:.*\\\n)*.*)$", text, re.M)
+    if not m:
+        return []
+    return [w.replace("$(srcdir)/", "") for w in m.group(1).replace("\\\n", " ").split()
+            if "Lib/" in w]
+
+
+class Graph:
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        src = plan.source.path
+        state = plan.state_dir
+        self.src_tree = treestate.TreeState(src, state / "tree-sources.json",
+                                            skip={"NEWS.d"}, skip_top=NOT_BUILD_INPUTS,
+                                            extra=frozen_lib_files(src))
+        self.lib_tree = treestate.TreeState(src / "Lib", state / "tree-lib.json")
+
+    # ------------------------------------------------------------ helpers
+    def _action(self, task_name, fn, /, *args, **kwargs):
+        return actions.task_action(task_name, self.plan.log(task_name), fn, *args, **kwargs)
+
+    def _source_deps(self) -> list[str]:
+        return ["source:cpython"] if self.plan.source.default else []
+
+    # ------------------------------------------------------------ toolchains
+    def toolchain_tasks(self):
+        yield {"basename": "toolchain", "name": None,
+               "doc": "provision a toolchain (Debian root via debootstrap, or check the system one)"}
+        for tp in self.plan.toolchains.values():
+            name = tp.task
+            yield {
+                "basename": "toolchain", "name": tp.toolchain.name,
+                "doc": f"{tp.toolchain.description} [{tp.provider}]",
+                "actions": [self._action(name, actions.provision_toolchain, tp,
+                                         self.plan.log(name))],
+                "uptodate": [actions.stamp_matches(tp.stamp, tp.digest)]
+                if tp.provider == "debian-root" else [False],
+                "targets": [str(tp.stamp)],
+                "verbosity": 2,
+            }
+
+    # ------------------------------------------------------------ sources
+    def source_tasks(self):
+        plan = self.plan
+        if plan.source.default:
+            dl = plan.project.cpython
+            yield {
+                "basename": "source", "name": "cpython",
+                "doc": f"fetch and unpack the default CPython source ({plan.source.version})",
+                "actions": [self._action("source:cpython", actions.unpack_cpython, dl,
+                                         plan.source.path)],
+                "targets": [str(plan.source.path / "configure")],
+                "uptodate": [config_changed({"sha256": dl.sha256})],
+            }
+        else:
+            yield {"basename": "source", "name": None,
+                   "doc": f"CPython source: {plan.source.path} ({plan.source.version})",
+                   "actions": None}
+        seen = set()
+        yield {"basename": "fetch", "name": None,
+               "doc": "download dependency sources into the cache (sha256-verified)"}
+        for tgt in plan.targets.values():
+            for dp in tgt.deps:
+                dl = dp.dep.download
+                if dl is None or dl.file in seen:
+                    continue
+                seen.add(dl.file)
+                yield {
+                    "basename": "fetch", "name": dl.file, "doc": f"download {dl.file}",
+                    "actions": [self._action(f"fetch:{dl.file}", actions.fetch_download, dl)],
+                    "targets": [str(cached_path(dl))],
+                    "uptodate": [config_changed(dl.sha256)],
+                }
+
+    # ------------------------------------------------------------ build Python
+    def build_python_tasks(self):
+        plan, bp, tp = self.plan, self.plan.project.build_python, self.plan.native
+        cwd = plan.build_python_dir
+        configure_rel = os.path.relpath(plan.source.path / "configure", cwd)
+        argv = [*bp.configure.wrapper, configure_rel, *bp.configure.args]
+        env = dict(bp.configure.env)
+        key = actions.digest([tp.digest, plan.source.version, argv, env])
+        yield {"basename": "build_python", "name": None,
+               "doc": "the native build Python, shared by every target"}
+        yield {
+            "basename": "build_python", "name": "configure",
+            "doc": "configure the native build Python",
+            "actions": [self._action("build_python:configure", actions.configure, plan, tp.sandbox,
+                                     cwd=cwd, argv=argv, env=env, log=plan.log("build_python:configure"),
+                                     name="build_python:configure", cache_key=key)],
+            "file_dep": [str(plan.source.path / "configure"), str(tp.stamp)],
+            "task_dep": [tp.task, *self._source_deps()],
+            "uptodate": [config_changed({"argv": argv, "env": env})],
+            "targets": [str(cwd / "Makefile"), str(cwd / "config.status")],
+            "clean": True,
+        }
+        margv = [*bp.make.wrapper, "make", f"-j{plan.settings.jobs}", *bp.make.args, *bp.make.targets]
+        yield {
+            "basename": "build_python", "name": "make",
+            "doc": "make the native build Python",
+            "actions": [self._action("build_python:make", actions.make, plan, tp.sandbox, cwd=cwd,
+                                     argv=margv, env=dict(bp.make.env), log=plan.log("build_python:make"),
+                                     name="build_python:make", toolchain_stamp=tp.stamp)],
+            "file_dep": [str(cwd / "Makefile"), str(tp.stamp)],
+            "task_dep": ["build_python:configure"],
+            "uptodate": [treestate.unchanged(self.src_tree, "sources"),
+                         config_changed({"argv": margv, "env": bp.make.env})],
+            "targets": [str(plan.build_python)],
+            "clean": True,
+        }
+
+    # ------------------------------------------------------------ one target
+    def target_tasks(self, tgt: TargetPlan):
+        if tgt.unsupported:
+            yield from self._unsupported(tgt)
+            return
+        plan, t, tp = self.plan, tgt.target, tgt.toolchain
+        bdir = tgt.build_dir
+        dep_outputs = []
+        for dp in tgt.deps:
+            dep = dp.dep
+            file_dep = [str(tp.stamp)] + ([str(cached_path(dep.download))] if dep.download else [])
+            yield {
+                "basename": "dep", "name": f"{t.name}-{dep.name}",
+                "doc": f"build {dep.name} {dep.version} for {t.triple}",
+                "actions": [self._action(dp.task, actions.build_dependency, plan, tp, dp,
+                                         log=plan.log(dp.task), name=dp.task)],
+                "file_dep": file_dep,
+                "task_dep": [tp.task] + ([f"fetch:{dep.download.file}"] if dep.download else [])
+                            + [f"dep:{t.name}-{a}" for a in dep.after],
+                "uptodate": [config_changed(actions.digest(dep))],
+                "targets": list(dep.outputs),
+                "clean": [lambda d=dp.src: __import__("shutil").rmtree(d, ignore_errors=True)],
+            }
+            dep_outputs += dep.outputs
+
+        # configure-host
+        configure_rel = os.path.relpath(plan.source.path / "configure", bdir)
+        argv = [*t.configure.wrapper, configure_rel, *t.configure.args]
+        env = dict(t.configure.env)
+        for dp in tgt.deps:
+            env.update(dp.dep.provides)
+        file_dep = [str(plan.source.path / "configure"), str(plan.build_python), str(tp.stamp)]
+        if t.configure.config_site:
+            env["CONFIG_SITE"] = t.configure.config_site
+            file_dep.append(t.configure.config_site)
+        key = actions.digest([tp.digest, plan.source.version, argv, env,
+                              Path(t.configure.config_site).read_text()
+                              if t.configure.config_site and Path(t.configure.config_site).exists()
+                              else None])
+        name = f"configure_host:{t.name}"
+        yield {
+            "basename": "configure_host", "name": t.name,
+            "doc": f"configure CPython for {t.triple}",
+            "actions": [self._action(name, actions.configure, plan, tp.sandbox, cwd=bdir, argv=argv,
+                                     env=env, log=plan.log(name), name=name, cache_key=key)],
+            "file_dep": file_dep,
+            "task_dep": ["build_python:make", *[dp.task for dp in tgt.deps]],
+            "uptodate": [config_changed({"argv": argv, "env": env})],
+            "targets": [str(bdir / "Makefile"), str(bdir / "config.status")],
+            "clean": True,
+        }
+
+        # make-host
+        margv = [*t.make.wrapper, "make", f"-j{plan.settings.jobs}", *t.make.args, *t.make.targets]
+        artifacts = [str(bdir / a) for a in t.artifacts]
+        name = f"make_host:{t.name}"
+        yield {
+            "basename": "make_host", "name": t.name,
+            "doc": f"make CPython for {t.triple}",
+            "actions": [self._action(name, actions.make, plan, tp.sandbox, cwd=bdir, argv=margv,
+                                     env=dict(t.make.env), log=plan.log(name), name=name,
+                                     toolchain_stamp=tp.stamp, relink=[Path(a) for a in artifacts],
+                                     relink_if=dep_outputs)],
+            "file_dep": [str(bdir / "Makefile"), str(plan.build_python), str(tp.stamp), *dep_outputs],
+            "task_dep": [f"configure_host:{t.name}"],
+            "uptodate": [treestate.unchanged(self.src_tree, "sources"),
+                         config_changed({"argv": margv, "env": t.make.env})],
+            "targets": artifacts,
+            "clean": True,
+        }
+
+        # stdlib zip
+        zip_path = bdir / t.stdlib_zip.name
+        staging = plan.state_dir / "pyc" / t.name
+        name = f"stdlib_zip:{t.name}"
+
+        def run_build_python(args, name=name):
+            argv, env = plan.native.sandbox.command([str(plan.build_python), *args],
+                                                    plan.build_python_dir, rw=[plan.cross_build],
+                                                    ro=[plan.source.path])
+            return run_logged(argv, env=env, cwd=plan.build_python_dir, log=plan.log(name), name=name)
+
+        def make_zip(changed=(), spec=t.stdlib_zip):
+            staging.mkdir(parents=True, exist_ok=True)
+            result = stdlib_zip.build_zip(lib_tree=self.lib_tree, build_dir=bdir, staging=staging,
+                                          dest=zip_path, spec=spec, run_build_python=run_build_python)
+            if isinstance(result, dict):
+                with open(plan.log(name), "a") as f:
+                    f.write(f"{result}\n")
+                return None
+            return result
+
+        yield {
+            "basename": "stdlib_zip", "name": t.name,
+            "doc": f"stdlib zip for {t.triple} (.pyc only, deflated)",
+            "actions": [self._action(name, make_zip)],
+            "file_dep": [str(bdir / "Makefile"), str(bdir / "pybuilddir.txt"), str(plan.build_python)],
+            "task_dep": [f"make_host:{t.name}"],
+            "uptodate": [treestate.unchanged(self.lib_tree, "lib"),
+                         config_changed(actions.digest(t.stdlib_zip))],
+            "targets": [str(zip_path)],
+            "clean": True,
+        }
+
+        # loaders
+        variables = dict(tgt.context, runner=t.runner, sandbox=self._sandbox_vars(tgt),
+                         stdlib_zip=str(zip_path), artifacts=artifacts)
+        name = f"loaders:{t.name}"
+        yield {
+            "basename": "loaders", "name": t.name,
+            "doc": f"render {', '.join(Path(l.output).name for l in t.loaders)} from templates",
+            "actions": [self._action(name, actions.render_loaders, plan.settings.templates_dir,
+                                     t.loaders, variables)],
+            "file_dep": [str(plan.settings.templates_dir / l.template) for l in t.loaders],
+            "uptodate": [config_changed(actions.digest([variables, [l.vars for l in t.loaders]]))],
+            "targets": [l.output for l in t.loaders],
+            "clean": True,
+        }
+
+        yield {
+            "basename": "host", "name": t.name,
+            "doc": f"CPython for {t.triple}: interpreter, loaders and stdlib zip in {bdir}",
+            "actions": None,
+            "task_dep": [f"make_host:{t.name}", f"stdlib_zip:{t.name}", f"loaders:{t.name}"],
+        }
+
+    def _sandbox_vars(self, tgt: TargetPlan) -> dict:
+        """What the loader templates need to start the interpreter the way the build does."""
+        sb = tgt.toolchain.sandbox
+        return {"provider": sb.provider, "root": str(sb.root) if sb.root else "",
+                "env": sb.environment() if sb.provider != "system" else dict(sb.env),
+                "path": ":".join([*sb.path, "/usr/local/bin:/usr/bin:/bin"]),
+                "writable": [str(sb.root) + p for p in sb.writable] if sb.root else [],
+                "writable_in_root": list(sb.writable),
+                "ro": [str(self.plan.source.path)], "rw": [str(self.plan.cross_build)]}
+
+    def _unsupported(self, tgt: TargetPlan):
+        def fail(changed=()):
+            from doit.exceptions import TaskFailed
+            return TaskFailed(tgt.unsupported)
+        for base in ("host", "test"):
+            yield {"basename": base, "name": tgt.name, "doc": f"(unsupported) {tgt.unsupported}",
+                   "actions": [fail]}
+
+    # ------------------------------------------------------------ groups
+    def per_target(self, basename: str, doc: str):
+        yield {"basename": basename, "name": None, "doc": doc}
