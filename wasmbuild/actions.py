@@ -64,7 +64,8 @@ def provision_toolchain(tp, log: Path, changed=()):
     for check in [tc.version, *tc.checks]:
         found[check.command[0]] = check_version(tp, check, log)
     if tp.provider == "system":
-        stamp = json.dumps({"digest": tp.digest, "versions": found}, indent=1, sort_keys=True)
+        stamp = json.dumps({"digest": tp.digest, "versions": found,
+                            "fingerprint": system_fingerprint(tp)}, indent=1, sort_keys=True)
         # rewritten only when it changes: dependants compare its content
         if not tp.stamp.exists() or tp.stamp.read_text() != stamp:
             write_text(tp.stamp, stamp)
@@ -93,11 +94,30 @@ def check_version(tp, check, log: Path) -> str:
     return found
 
 
-def stamp_matches(stamp: Path, digest: str):
-    """uptodate for toolchain:*: provisioned with exactly this YAML."""
+def system_fingerprint(tp) -> dict:
+    """Where the system toolchain's executables are, and their size and mtime: a
+    different emsdk on PATH, or an upgraded one, is a different toolchain."""
+    env = tp.sandbox.environment()
+    out = {}
+    for exe in tp.toolchain.providers.system.requires:
+        path = shutil.which(exe, path=env["PATH"])
+        if path:
+            real = os.path.realpath(path)
+            st = os.stat(real)
+            out[exe] = [real, st.st_size, st.st_mtime_ns]
+        else:
+            out[exe] = None
+    return out
+
+
+def stamp_matches(tp):
+    """uptodate for toolchain:*: provisioned with exactly this YAML (and, for a system
+    toolchain, the same executables)."""
     def check():
-        data = provision.read_stamp(stamp)
-        return bool(data) and data.get("digest") == digest
+        data = provision.read_stamp(tp.stamp)
+        if not data or data.get("digest") != tp.digest:
+            return False
+        return tp.provider != "system" or data.get("fingerprint") == system_fingerprint(tp)
     return check
 
 
@@ -198,6 +218,42 @@ def render_loaders(templates_dir: Path, loaders, variables: dict, changed=()):
     for loader in loaders:
         text = render_template(templates_dir, loader.template, dict(variables, **loader.vars))
         write_text(Path(loader.output), text, 0o755 if loader.executable else 0o644)
+
+
+# ---------------------------------------------------------------- using the interpreter
+
+def run_interpreter(python_sh: str, args=()):
+    """`doit run:<target> -- ARGS`: the interpreter in the foreground, its exit status kept."""
+    rc = subprocess.call([python_sh, *args])
+    return None if rc == 0 else TaskFailed(f"{python_sh} exited with status {rc}")
+
+
+def run_tests(python_sh: str, tests, *, log: Path, name: str, changed=()):
+    cwd = Path(python_sh).parent
+    out = subprocess.run([python_sh, *tests.smoke], capture_output=True, text=True, cwd=cwd)
+    with open(log, "a") as f:
+        f.write(f"$ python.sh {shlex.join(tests.smoke)}\n{out.stdout}{out.stderr}[exit {out.returncode}]\n")
+    if out.returncode != 0 or tests.expect not in out.stdout:
+        return TaskFailed(f"{name}: smoke check failed (exit {out.returncode}): expected "
+                          f"{tests.expect!r}, got {(out.stdout + out.stderr).strip()[-500:]!r}")
+    _say(f"   smoke: {out.stdout.strip()}")
+    if not tests.modules:
+        return None
+    argv = [python_sh, "-m", "test", *tests.args, *tests.modules]
+    failed = run_logged(argv, env=dict(os.environ), cwd=cwd, log=log, name=name)
+    summary = _regrtest_summary(log)
+    _say("   " + "\n   ".join(summary))
+    return failed
+
+
+def _regrtest_summary(log: Path) -> list[str]:
+    """The lines of regrtest's closing summary ('Total tests: ...', 'Result: ...')."""
+    keep = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith(("Total duration", "Total tests", "Total test files", "Result:")) \
+                or " failed:" in line or "tests failed" in line or line.strip().startswith("test_") and "failed" in line:
+            keep.append(line.strip())
+    return keep[-8:]
 
 
 def digest(obj) -> str:

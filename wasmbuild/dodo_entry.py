@@ -45,10 +45,14 @@ def load(get_var) -> dict:
             ("stdlib_zip", "the stdlib zip of a target"),
             ("loaders", "render a target's loaders (python.sh, node_entry.mjs, ...)"),
             ("host", "build a target: interpreter, loaders, stdlib zip (host:emscripten, host:wasi)"),
+            ("test", "smoke check and CPython test modules in a built interpreter"),
+            ("pythoninfo", "python -m test.pythoninfo in a built interpreter"),
+            ("run", "run a built interpreter: doit run:wasi -- -c 'print(1)'"),
         ]:
             yield {"basename": base, "name": None, "doc": doc}
         for tgt in plan.targets.values():
             yield from graph.target_tasks(tgt)
+            yield from graph.use_tasks(tgt)
 
     config = {
         "dep_file": str(plan.state_dir / "doit.db"),

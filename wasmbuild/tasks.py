@@ -65,8 +65,7 @@ class Graph:
                 "doc": f"{tp.toolchain.description} [{tp.provider}]",
                 "actions": [self._action(name, actions.provision_toolchain, tp,
                                          self.plan.log(name))],
-                "uptodate": [actions.stamp_matches(tp.stamp, tp.digest)]
-                if tp.provider == "debian-root" else [False],
+                "uptodate": [actions.stamp_matches(tp)],
                 "targets": [str(tp.stamp)],
                 "verbosity": 2,
             }
@@ -267,6 +266,37 @@ class Graph:
             "task_dep": [f"make_host:{t.name}", f"stdlib_zip:{t.name}", f"loaders:{t.name}"],
         }
 
+    def use_tasks(self, tgt: TargetPlan):
+        """test:, run: and pythoninfo: -- they run the built interpreter through python.sh."""
+        if tgt.unsupported:
+            return
+        t = tgt.target
+        python_sh = next((l.output for l in t.loaders if Path(l.output).name == "python.sh"), None)
+        if python_sh is None:
+            return
+        yield {
+            "basename": "test", "name": t.name,
+            "doc": f"smoke check + {len(t.tests.modules)} CPython test modules on {t.triple}",
+            "actions": [self._action(f"test:{t.name}", actions.run_tests, python_sh, t.tests,
+                                     log=self.plan.log(f"test:{t.name}"), name=f"test:{t.name}")],
+            "task_dep": [f"host:{t.name}"],
+            "uptodate": [False],
+            "verbosity": 2,
+        }
+        yield {
+            "basename": "pythoninfo", "name": t.name,
+            "doc": f"run -m test.pythoninfo in the {t.triple} interpreter",
+            "actions": [(actions.run_interpreter, [python_sh, ["-m", "test.pythoninfo"]])],
+            "task_dep": [f"host:{t.name}"], "uptodate": [False], "verbosity": 2,
+        }
+        yield {
+            "basename": "run", "name": t.name,
+            "doc": f"run the {t.triple} interpreter: doit run:{t.name} -- -c 'print(1)'",
+            "actions": [(actions.run_interpreter, [python_sh])],
+            "pos_arg": "args",
+            "task_dep": [f"host:{t.name}"], "uptodate": [False], "verbosity": 2,
+        }
+
     def _sandbox_vars(self, tgt: TargetPlan) -> dict:
         """What the loader templates need to start the interpreter the way the build does."""
         sb = tgt.toolchain.sandbox
@@ -278,7 +308,7 @@ class Graph:
                 "ro": [str(self.plan.source.path)], "rw": [str(self.plan.cross_build)]}
 
     def _unsupported(self, tgt: TargetPlan):
-        def fail(changed=()):
+        def fail():
             from doit.exceptions import TaskFailed
             return TaskFailed(tgt.unsupported)
         for base in ("host", "test"):

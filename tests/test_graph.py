@@ -1,0 +1,192 @@
+"""The task graph on a fake CPython tree with fake toolchain executables."""
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT
+
+
+def ran(out) -> list[str]:
+    """Tasks doit executed (it prints '.  name' for those, '-- name' for up-to-date ones)."""
+    return [line[3:].strip() for line in out.stdout.splitlines() if line.startswith(".  ")]
+
+
+def test_list_without_source_is_fast(tmp_path):
+    env = {"WASMBUILD_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    start = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "doit", "list"], cwd=PROJECT, capture_output=True,
+                         text=True, env=env)
+    took = time.monotonic() - start
+    assert out.returncode == 0, out.stderr
+    for task in ("host", "test", "toolchain", "build_python", "configure_host", "make_host",
+                 "stdlib_zip", "loaders", "dep"):
+        assert any(line.split()[0] == task for line in out.stdout.splitlines() if line.strip()), task
+    assert took < 3, took          # the 1 s goal is measured by hand; this catches a regression
+    assert not (tmp_path / "cache" / "sources" / "cpython-3.13.5" / "configure").exists()
+
+
+def test_list_all_shows_every_step_of_both_targets(fake):
+    out = fake.doit("list", "--all")
+    names = {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
+    for t in ("emscripten", "wasi"):
+        for step in ("configure_host", "make_host", "stdlib_zip", "loaders", "host", "test"):
+            assert f"{step}:{t}" in names
+    assert {"build_python:configure", "build_python:make", "dep:emscripten-libffi",
+            "dep:wasi-zlib", "dep:wasi-bzip2", "toolchain:emscripten", "toolchain:wasi"} <= names
+    info = fake.doit("info", "host:emscripten", check=False).stdout   # exit 1: not up to date
+    assert "make_host:emscripten" in info and "stdlib_zip:emscripten" in info
+
+
+def test_full_build_then_noop(fake):
+    out = fake.doit("host:emscripten")
+    bdir = fake.cross_build / "wasm32-emscripten"
+    assert (bdir / "python.js").exists() and (bdir / "python.wasm").exists()
+    assert (bdir / "python.sh").stat().st_mode & 0o111
+    with zipfile.ZipFile(bdir / "python313.zip") as zf:
+        names = set(zf.namelist())
+    assert "json/encoder.pyc" in names and "os.pyc" in names and "email/__init__.pyc" in names
+    assert "_sysconfigdata__fake.pyc" in names
+    assert not any(n.startswith(("test/", "http/", "ctypes/")) for n in names), names
+    assert not any(n.endswith(".py") for n in names)
+    assert "configure_host:emscripten" in ran(out)
+    fake.reset_runs()
+    again = fake.doit("host:emscripten")
+    assert ran(again) == [] and fake.runs() == []
+
+
+def test_touch_without_change_runs_nothing(fake):
+    fake.doit("host:emscripten")
+    fake.reset_runs()
+    for rel in ("Objects/listobject.c", "Lib/json/encoder.py", "configure"):
+        p = fake.src / rel
+        p.touch()
+    out = fake.doit("host:emscripten")
+    assert ran(out) == [] and fake.runs() == []
+
+
+def test_c_edit_makes_without_configure(fake):
+    fake.doit("host:emscripten")
+    fake.reset_runs()
+    c = fake.src / "Objects" / "listobject.c"
+    c.write_text(c.read_text() + "int list_version_2 = 2;\n")
+    out = fake.doit("host:emscripten")
+    assert "make_host:emscripten" in ran(out)
+    assert "build_python:make" in ran(out)
+    assert not any(t.startswith(("configure_host", "build_python:configure")) for t in ran(out))
+    assert "list_version_2" in (fake.cross_build / "wasm32-emscripten" / "python.js").read_text()
+
+
+def test_lib_edit_rebuilds_only_the_zip(fake):
+    fake.doit("host:emscripten")
+    enc = fake.src / "Lib" / "json" / "encoder.py"
+    enc.write_text(enc.read_text() + "MARKER_CONSTANT = 'edited'\n")
+    out = fake.doit("host:emscripten")
+    assert ran(out) == ["stdlib_zip:emscripten"]
+    with zipfile.ZipFile(fake.cross_build / "wasm32-emscripten" / "python313.zip") as zf:
+        assert b"MARKER_CONSTANT" in zf.read("json/encoder.pyc")
+
+
+def test_frozen_module_edit_reaches_the_interpreter(fake):
+    fake.doit("host:emscripten")
+    (fake.src / "Lib" / "os.py").write_text("SEP = '/'\nFROZEN_MARKER = 1\n")
+    out = fake.doit("host:emscripten")
+    assert "make_host:emscripten" in ran(out) and "stdlib_zip:emscripten" in ran(out)
+    assert "FROZEN_MARKER" in (fake.cross_build / "wasm32-emscripten" / "python.wasm").read_text()
+
+
+def test_add_and_delete_lib_file(fake):
+    fake.doit("host:emscripten")
+    new = fake.src / "Lib" / "json" / "added.py"
+    new.write_text("ADDED = 1\n")
+    fake.doit("host:emscripten")
+    zpath = fake.cross_build / "wasm32-emscripten" / "python313.zip"
+    assert "json/added.pyc" in zipfile.ZipFile(zpath).namelist()
+    new.unlink()
+    fake.doit("host:emscripten")
+    assert "json/added.pyc" not in zipfile.ZipFile(zpath).namelist()
+
+
+def test_configure_args_change_reconfigures_only_that_host(fake):
+    fake.doit("host:emscripten")
+    fake.edit_target("wasm32-emscripten.yaml", lambda d: d["configure"]["args"].append("--with-extra=1"))
+    fake.reset_runs()
+    out = fake.doit("host:emscripten")
+    assert "configure_host:emscripten" in ran(out)
+    assert not any(t.startswith("build_python") for t in ran(out))
+    assert "--with-extra=1" in (fake.cross_build / "wasm32-emscripten" / "configure.args").read_text()
+
+
+def test_dependency_change_rebuilds_it_and_dependants_only(fake):
+    fake.doit("host:emscripten")
+    def bump(d):
+        libffi = d["dependencies"][0]
+        libffi["steps"][0]["run"] = "echo 'new build step' >/dev/null; " + libffi["steps"][0]["run"]
+    fake.edit_target("wasm32-emscripten.yaml", bump)
+    out = fake.doit("host:emscripten")
+    assert "dep:emscripten-libffi" in ran(out) and "make_host:emscripten" in ran(out)
+    assert "dep:emscripten-ports" not in ran(out)
+    assert not any(t.startswith(("build_python", "configure_host")) for t in ran(out))
+
+
+def test_build_python_is_shared_by_both_targets(fake):
+    fake.doit("host:emscripten")
+    fake.doit("host:wasi")
+    configures = [r for r in fake.runs() if r.startswith("configure build ")]
+    assert len(configures) == 1, fake.runs()
+    assert (fake.cross_build / "wasm32-wasip1" / "python.wasm").exists()
+
+
+def test_new_variant_is_one_yaml_file(fake):
+    def debug(d):
+        d["name"] = "emscripten-debug"
+        d["build_dir"] = "wasm32-emscripten-debug"
+        d["configure"]["args"].append("--with-pydebug")
+    fake.edit_target("wasm32-emscripten.yaml", debug, new_name="wasm32-emscripten-debug.yaml")
+    fake.doit("host:emscripten-debug")
+    args = (fake.cross_build / "wasm32-emscripten-debug" / "configure.args").read_text()
+    assert "--with-pydebug" in args
+    assert (fake.cross_build / "wasm32-emscripten-debug" / "python.sh").exists()
+    assert not (fake.cross_build / "wasm32-emscripten").exists()
+
+
+def test_toolchain_change_redoes_what_it_built(fake):
+    fake.doit("host:emscripten")
+    (fake.bin / "emcc").write_text('#!/bin/sh\necho "emcc (Emscripten gcc/clang-like replacement) 3.1.80 (fake)"\n')
+    out = fake.doit("host:emscripten")
+    for t in ("toolchain:emscripten", "dep:emscripten-libffi", "configure_host:emscripten",
+              "make_host:emscripten"):
+        assert t in ran(out), (t, ran(out))
+    assert "build_python:make" not in ran(out)
+
+
+def test_failed_configure_shows_log_tail_and_is_redone(fake):
+    y = fake.targets / "wasm32-emscripten.yaml"
+    good = y.read_text()
+    fake.edit_target("wasm32-emscripten.yaml", lambda d: d["configure"]["args"].append("--fail-configure"))
+    out = fake.doit("host:emscripten", check=False)
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert "configure: error: asked to fail" in text and "configure_host-emscripten.log" in text
+    assert not (fake.cross_build / "wasm32-emscripten" / "Makefile").exists()
+    y.write_text(good)
+    fake.doit("host:emscripten")
+    assert (fake.cross_build / "wasm32-emscripten" / "python.js").exists()
+
+
+def test_unsupported_version_is_one_clear_line(fake):
+    (fake.src / "Include" / "patchlevel.h").write_text('#define PY_VERSION "3.12.1"\n')
+    out = fake.doit("host:emscripten", check=False)
+    assert out.returncode != 0
+    assert "CPython 3.12.1" in out.stdout + out.stderr and "supported: >=3.13" in out.stdout + out.stderr
+
+
+def test_not_a_cpython_tree(fake, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "doit", "list", f"cpython={tmp_path}"], cwd=PROJECT,
+                         capture_output=True, text=True, env=fake.env())
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "not a CPython source tree" in out.stderr
+    assert "Traceback" not in out.stderr
