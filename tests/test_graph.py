@@ -190,3 +190,19 @@ def test_not_a_cpython_tree(fake, tmp_path):
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "not a CPython source tree" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_concurrent_run_on_same_cross_build_stops(fake):
+    import fcntl
+    fake.doit("list")                                   # creates the state dir, takes no lock
+    state = fake.cross_build / ".wasmbuild"
+    with open(state / "lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("4242")
+        held.flush()
+        out = fake.doit("host:emscripten", check=False)
+        listing = fake.doit("list")                      # read-only commands still work
+    assert out.returncode == 2
+    assert "another wasmbuild run (pid 4242) holds" in out.stderr and str(fake.cross_build) in out.stderr
+    assert "host" in listing.stdout
+    fake.doit("host:emscripten")                         # lock released: runs

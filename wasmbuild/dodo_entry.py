@@ -5,6 +5,8 @@ line on stderr and exit status 2: nothing is run and nothing is written.
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +27,39 @@ def settings_from_vars(get_var) -> Settings:
     return s
 
 
+# doit commands that only read: they never take the cross-build lock.
+READ_ONLY_COMMANDS = {"list", "info", "help", "dumpdb", "tabcompletion", "graph"}
+_held_locks = []
+
+
+DOIT_COMMANDS = READ_ONLY_COMMANDS | {"run", "clean", "forget", "ignore", "auto", "strace",
+                                      "reset-dep"}
+
+
+def doit_command(argv: list[str]) -> str:
+    """The doit command of this process (`run` when only task names are given)."""
+    return next((a for a in argv[1:] if a in DOIT_COMMANDS), "run")
+
+
+def lock_cross_build(state_dir: Path, cross_build: Path) -> None:
+    """One run at a time per cross-build dir: doit saves its state when a run ends,
+    so a second run would redo (and race with) the first one's work."""
+    f = open(state_dir / "lock", "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        pid = f.read().strip() or "?"
+        print(f"wasmbuild: another wasmbuild run (pid {pid}) holds {cross_build}; "
+              f"wait for it to finish", file=sys.stderr)
+        raise SystemExit(2)
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    _held_locks.append(f)            # held until this process exits
+
+
 def load(get_var) -> dict:
     try:
         plan = make_plan(settings_from_vars(get_var))
@@ -32,6 +67,8 @@ def load(get_var) -> dict:
         print(f"wasmbuild: {e}", file=sys.stderr)
         raise SystemExit(2)
     plan.state_dir.mkdir(parents=True, exist_ok=True)
+    if doit_command(sys.argv) not in READ_ONLY_COMMANDS:
+        lock_cross_build(plan.state_dir, plan.cross_build)
     graph = Graph(plan)
 
     def task_wasmbuild():
