@@ -64,11 +64,10 @@ def provision_toolchain(tp, log: Path, changed=()):
     for check in [tc.version, *tc.checks]:
         found[check.command[0]] = check_version(tp, check, log)
     if tp.provider == "system":
-        stamp = json.dumps({"digest": tp.digest, "versions": found,
-                            "fingerprint": system_fingerprint(tp)}, indent=1, sort_keys=True)
-        # rewritten only when it changes: dependants compare its content
-        if not tp.stamp.exists() or tp.stamp.read_text() != stamp:
-            write_text(tp.stamp, stamp)
+        fingerprint = system_fingerprint(tp)
+        provision.write_identity(tp.stamp, {"versions": found, "executables": fingerprint})
+        write_text(tp.stamp, json.dumps({"digest": tp.digest, "fingerprint": fingerprint},
+                                        indent=1, sort_keys=True))
 
 
 def check_version(tp, check, log: Path) -> str:

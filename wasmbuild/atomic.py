@@ -16,6 +16,10 @@ def atomic_path(dest: Path):
     os.close(fd)
     try:
         yield Path(tmp)
+        if os.stat(tmp).st_mode & 0o777 == 0o600:      # mkstemp's mode: make it ordinary
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):

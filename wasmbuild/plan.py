@@ -43,6 +43,10 @@ class ToolchainPlan:
     def task(self) -> str:
         return f"toolchain:{self.toolchain.name}"
 
+    @property
+    def identity(self) -> Path:
+        return provision.identity_path(self.stamp)
+
 
 @dataclass
 class DepPlan:

@@ -36,6 +36,20 @@ def stamp_path(toolchain: Toolchain, provider: str, root: Path | None) -> Path:
     return base / f"{toolchain.name}.json"
 
 
+def identity_path(stamp: Path) -> Path:
+    """The toolchain's identity (package versions, patches, setup; for a system toolchain
+    the versions and executables): what everything built with it depends on. Rewritten
+    only when it changes, so re-provisioning the same toolchain rebuilds nothing."""
+    return stamp.with_suffix(".identity")
+
+
+def write_identity(stamp: Path, identity: dict) -> None:
+    text = json.dumps(identity, indent=1, sort_keys=True)
+    path = identity_path(stamp)
+    if not path.exists() or path.read_text() != text:
+        write_text(path, text)
+
+
 def spec_digest(toolchain: Toolchain, provider: str) -> str:
     """What provisioning depends on: the provider's YAML and the files it installs."""
     spec = getattr(toolchain.providers, provider.replace("-", "_"))
@@ -119,8 +133,11 @@ def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, l
         for p in spec.writable:
             (root / p.lstrip("/")).mkdir(parents=True, exist_ok=True)
         versions = _package_versions(root_sandbox, spec.packages)
-        write_text(stamp_path(toolchain, "debian-root", root),
-                   json.dumps({"digest": digest, "packages": versions}, indent=1, sort_keys=True))
+        stamp = stamp_path(toolchain, "debian-root", root)
+        write_identity(stamp, {"packages": versions,
+                               "patches": [asdict(p) for p in spec.patches],
+                               "setup": spec.setup, "inputs": [asdict(i) for i in spec.inputs]})
+        write_text(stamp, json.dumps({"digest": digest, "packages": versions}, indent=1, sort_keys=True))
 
 
 def apply_patch(root: Path, patch, toolchain: Toolchain) -> None:

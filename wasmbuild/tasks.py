@@ -66,7 +66,7 @@ class Graph:
                 "actions": [self._action(name, actions.provision_toolchain, tp,
                                          self.plan.log(name))],
                 "uptodate": [actions.stamp_matches(tp)],
-                "targets": [str(tp.stamp)],
+                "targets": [str(tp.stamp), str(tp.identity)],
                 "verbosity": 2,
             }
 
@@ -119,7 +119,7 @@ class Graph:
             "actions": [self._action("build_python:configure", actions.configure, plan, tp.sandbox,
                                      cwd=cwd, argv=argv, env=env, log=plan.log("build_python:configure"),
                                      name="build_python:configure", cache_key=key)],
-            "file_dep": [str(plan.source.path / "configure"), str(tp.stamp)],
+            "file_dep": [str(plan.source.path / "configure"), str(tp.identity)],
             "task_dep": [tp.task, *self._source_deps()],
             "uptodate": [config_changed({"argv": argv, "env": env})],
             "targets": [str(cwd / "Makefile"), str(cwd / "config.status")],
@@ -131,8 +131,8 @@ class Graph:
             "doc": "make the native build Python",
             "actions": [self._action("build_python:make", actions.make, plan, tp.sandbox, cwd=cwd,
                                      argv=margv, env=dict(bp.make.env), log=plan.log("build_python:make"),
-                                     name="build_python:make", toolchain_stamp=tp.stamp)],
-            "file_dep": [str(cwd / "Makefile"), str(tp.stamp)],
+                                     name="build_python:make", toolchain_stamp=tp.identity)],
+            "file_dep": [str(cwd / "Makefile"), str(tp.identity)],
             "task_dep": ["build_python:configure"],
             "uptodate": [treestate.unchanged(self.src_tree, "sources"),
                          config_changed({"argv": margv, "env": bp.make.env})],
@@ -150,7 +150,7 @@ class Graph:
         dep_outputs = []
         for dp in tgt.deps:
             dep = dp.dep
-            file_dep = [str(tp.stamp)] + ([str(cached_path(dep.download))] if dep.download else [])
+            file_dep = [str(tp.identity)] + ([str(cached_path(dep.download))] if dep.download else [])
             yield {
                 "basename": "dep", "name": f"{t.name}-{dep.name}",
                 "doc": f"build {dep.name} {dep.version} for {t.triple}",
@@ -171,7 +171,7 @@ class Graph:
         env = dict(t.configure.env)
         for dp in tgt.deps:
             env.update(dp.dep.provides)
-        file_dep = [str(plan.source.path / "configure"), str(plan.build_python), str(tp.stamp)]
+        file_dep = [str(plan.source.path / "configure"), str(plan.build_python), str(tp.identity)]
         if t.configure.config_site:
             env["CONFIG_SITE"] = t.configure.config_site
             file_dep.append(t.configure.config_site)
@@ -201,9 +201,9 @@ class Graph:
             "doc": f"make CPython for {t.triple}",
             "actions": [self._action(name, actions.make, plan, tp.sandbox, cwd=bdir, argv=margv,
                                      env=dict(t.make.env), log=plan.log(name), name=name,
-                                     toolchain_stamp=tp.stamp, relink=[Path(a) for a in artifacts],
+                                     toolchain_stamp=tp.identity, relink=[Path(a) for a in artifacts],
                                      relink_if=dep_outputs)],
-            "file_dep": [str(bdir / "Makefile"), str(plan.build_python), str(tp.stamp), *dep_outputs],
+            "file_dep": [str(bdir / "Makefile"), str(plan.build_python), str(tp.identity), *dep_outputs],
             "task_dep": [f"configure_host:{t.name}"],
             "uptodate": [treestate.unchanged(self.src_tree, "sources"),
                          config_changed({"argv": margv, "env": t.make.env})],

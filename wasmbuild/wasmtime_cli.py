@@ -58,11 +58,11 @@ def cache_setting():
     folder = os.environ.get("WASMTIME_CACHE_DIR")
     if not folder or not os.access(folder, os.W_OK):
         return True
-    toml = os.path.join(folder, "config.toml")
+    toml = os.path.join(folder, "cache-config.toml")
     if not os.path.exists(toml):
         tmp = f"{toml}.{os.getpid()}"
         with open(tmp, "w") as f:
-            f.write(f'[cache]\nenabled = true\ndirectory = "{folder}"\n')
+            f.write(f'[cache]\ndirectory = "{folder}"\n')
         os.replace(tmp, toml)
     return toml
 

@@ -1,0 +1,42 @@
+"""End-to-end fixtures: one real build per target, shared by every e2e test.
+
+The default CPython source (fetched and verified by `doit source:cpython`) is copied to
+a session work dir, so incremental scenarios may edit it freely; the toolchain root,
+downloads, ccache and config.cache under the user cache are shared with other runs.
+"""
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from e2e_util import Build, build, default_version, doit, record, step_times  # noqa: E402
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def e2e_source(tmp_path_factory) -> Path:
+    out = doit("source:cpython")
+    record("source", step_times(out))
+    from wasmbuild.source import default_source_dir
+    cached = default_source_dir(default_version())
+    work = tmp_path_factory.mktemp("e2e") / "cpython"
+    shutil.copytree(cached, work, symlinks=True, ignore=shutil.ignore_patterns("cross-build"))
+    return work
+
+
+@pytest.fixture(scope="session")
+def emscripten(e2e_source) -> Build:
+    return build("emscripten", e2e_source)
+
+
+@pytest.fixture(scope="session")
+def wasi(e2e_source, emscripten) -> Build:
+    # after emscripten on purpose: the build Python must not be built again
+    return build("wasi", e2e_source)

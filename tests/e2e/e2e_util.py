@@ -1,0 +1,89 @@
+"""Helpers of the end-to-end tests (fixtures are in conftest.py).
+
+One real build per target, shared by every e2e test.
+
+The default CPython source (fetched and verified by `doit source:cpython`) is copied
+to a session work dir, so incremental scenarios may edit it freely; the toolchain
+root, downloads, ccache and config.cache under the user cache are shared with every
+other run on this machine.
+"""
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+ARTIFACTS = PROJECT / "tests" / "artifacts"
+
+
+def doit(*args, check=True, timeout=3600) -> subprocess.CompletedProcess:
+    start = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"),
+                          "-d", str(PROJECT), *args], capture_output=True, text=True,
+                         timeout=timeout)
+    out.seconds = time.monotonic() - start
+    if check and out.returncode != 0:
+        raise AssertionError(f"doit {' '.join(args)} failed ({out.returncode}):\n"
+                             f"{out.stdout[-4000:]}\n{out.stderr[-6000:]}")
+    return out
+
+
+def step_times(out) -> dict[str, str]:
+    """'ok make_host:wasi (2m03s)' lines -> {task: time}."""
+    return dict(re.findall(r"^ok (\S+) \((\S+)\)$", out.stderr, re.M))
+
+
+def ran(out) -> list[str]:
+    return [line[3:].strip() for line in out.stdout.splitlines() if line.startswith(".  ")]
+
+
+def record(name: str, data) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / "e2e-measurements.json"
+    try:
+        all_data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        all_data = {}
+    all_data[name] = data
+    path.write_text(json.dumps(all_data, indent=1, sort_keys=True))
+
+
+@dataclass
+class Build:
+    target: str
+    source: Path
+    build_dir: Path
+    times: dict = field(default_factory=dict)
+
+    @property
+    def python_sh(self) -> Path:
+        return self.build_dir / "python.sh"
+
+    def py(self, *args, input=None, cwd=None, timeout=600) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.python_sh), *args], capture_output=True, text=True,
+                              input=input, cwd=cwd, timeout=timeout)
+
+    def doit(self, *args, check=True):
+        return doit(*args, f"cpython={self.source}", check=check)
+
+
+
+
+def default_version() -> str:
+    import yaml
+    return str(yaml.safe_load((PROJECT / "targets" / "_shared.yaml").read_text())["cpython_version"])
+
+
+def build(target: str, src: Path) -> Build:
+    out = doit(f"host:{target}", f"cpython={src}")
+    b = Build(target, src, src / "cross-build" / {"emscripten": "wasm32-emscripten",
+                                                  "wasi": "wasm32-wasip1"}[target], step_times(out))
+    b.times["total"] = f"{out.seconds:.0f}s"
+    record(f"build-{target}", b.times)
+    return b

@@ -1,0 +1,86 @@
+"""The real wasm32-emscripten build of CPython 3.13.5, end to end."""
+import re
+import shutil
+import zipfile
+
+from e2e_util import PROJECT, ran, record
+
+IMPORTS = "import ctypes, decimal, zlib, bz2, sqlite3, json, hashlib, _decimal; " \
+          "print(decimal.Decimal(1) / 7, decimal.__name__, type(decimal.Context()).__module__)"
+
+
+def test_platform(emscripten):
+    out = emscripten.py("-c", "import sys, os; print(sys.platform, os.uname().machine)")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "emscripten wasm32"
+
+
+def test_modules_import_and_decimal_is_c(emscripten):
+    out = emscripten.py("-c", IMPORTS)
+    assert out.returncode == 0, out.stderr
+    # the C implementation's Context lives in module 'decimal' (via _decimal), the pure
+    # Python one in '_pydecimal'
+    assert out.stdout.split() == ["0.1428571428571428571428571429", "decimal", "decimal"], out.stdout
+    ctypes_call = emscripten.py("-c", "import ctypes; print(ctypes.c_int(41).value + 1)")
+    assert ctypes_call.stdout.strip() == "42", ctypes_call.stderr
+
+
+def test_script_file_exit_code_and_stdin(emscripten, tmp_path):
+    script = tmp_path / "hello.py"
+    script.write_text("import sys\nprint('script says', sys.argv[1:])\n")
+    out = emscripten.py(str(script), "a", "b", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "script says ['a', 'b']"
+    assert emscripten.py("-c", "raise SystemExit(3)").returncode == 3
+    echoed = emscripten.py("-c", "import sys; print(sys.stdin.read().upper())", input="from stdin\n")
+    assert echoed.stdout.strip() == "FROM STDIN", echoed.stderr
+
+
+def test_stdlib_zip_alone_is_enough(emscripten, tmp_path):
+    """Only python.js/.wasm and the zip (plus an empty os.py landmark, as the official
+    bundle has): no Lib/, no source tree, no build dir in the sandbox."""
+    from wasmbuild.plan import Settings, make_plan
+    plan = make_plan(Settings(cpython=str(emscripten.source)))
+    sandbox = plan.targets["emscripten"].toolchain.sandbox
+    bundle = tmp_path / "bundle"
+    (bundle / "bin").mkdir(parents=True)
+    (bundle / "lib" / "python3.13" / "lib-dynload").mkdir(parents=True)
+    (bundle / "lib" / "python3.13" / "os.py").write_text("")          # landmark only
+    for name in ("python.js", "python.wasm"):
+        shutil.copy(emscripten.build_dir / name, bundle / "bin" / name)
+    zip_path = emscripten.build_dir / "python313.zip"
+    shutil.copy(zip_path, bundle / "lib" / "python313.zip")
+    code = ("import json, email.message, sys, os; m = email.message.EmailMessage(); "
+            "m['Subject'] = 'hi'; print(json.dumps({'subject': m['Subject']}), "
+            "json.__file__.startswith(sys.prefix + '/lib/python313.zip'), "
+            "email.__file__.startswith(sys.prefix + '/lib/python313.zip'), os.sep)")
+    argv, env = sandbox.command(["/usr/bin/node", "--stack-size=7800", str(bundle / "bin" / "python.js"),
+                                 "-c", code], bundle, rw=[bundle])
+    import subprocess
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == '{"subject": "hi"} True True /', out.stdout
+    with zipfile.ZipFile(zip_path) as zf:
+        names = zf.namelist()
+    assert not any(n.startswith(("test/", "ensurepip/", "venv/", "http/")) for n in names)
+    assert all(n.endswith(".pyc") for n in names)
+    assert any(n.startswith("_sysconfigdata_") for n in names)
+    assert {zf.compress_type for zf in zipfile.ZipFile(zip_path).infolist()} == {zipfile.ZIP_DEFLATED}
+    record("sizes-emscripten", {n: (emscripten.build_dir / n).stat().st_size
+                                for n in ("python.js", "python.wasm", "python313.zip")})
+
+
+def test_regrtest_subset(emscripten):
+    out = emscripten.doit("test:emscripten")
+    text = out.stdout + out.stderr
+    assert "smoke: emscripten wasm32" in text
+    m = re.search(r"Total test files: run=(\d+)/(\d+)", text)
+    assert m and int(m.group(1)) >= 20, text[-3000:]
+    assert "Result: SUCCESS" in text, text[-3000:]
+    record("regrtest-emscripten", re.findall(r"^\s*(Total .*|Result: .*)$", text, re.M))
+
+
+def test_noop_rebuild_runs_nothing(emscripten):
+    out = emscripten.doit("host:emscripten")
+    assert ran(out) == [], out.stdout
+    record("noop-emscripten", f"{out.seconds:.2f}s")

@@ -1,0 +1,44 @@
+"""The provisioned toolchains compile and run a C program through the provider's sandbox."""
+import subprocess
+
+from wasmbuild.plan import Settings, make_plan
+
+HELLO = '#include <stdio.h>\nint main(void) { printf("hello from %s\\n", HELLO_TARGET); return 0; }\n'
+
+
+def _plan(e2e_source):
+    return make_plan(Settings(cpython=str(e2e_source)))
+
+
+def test_emcc_builds_c_that_prints_under_node(e2e_source, emscripten, tmp_path):
+    sb = _plan(e2e_source).toolchains["emscripten"].sandbox
+    (tmp_path / "hello.c").write_text(HELLO)
+    argv, env = sb.command(["emcc", "-DHELLO_TARGET=\"emscripten\"", "hello.c", "-o", "hello.js"],
+                           tmp_path, rw=[tmp_path])
+    assert subprocess.run(argv, env=env).returncode == 0
+    argv, env = sb.command(["node", "hello.js"], tmp_path, rw=[tmp_path])
+    out = subprocess.run(argv, env=env, capture_output=True, text=True)
+    assert out.stdout == "hello from emscripten\n", out.stderr
+
+
+def test_wasi_clang_builds_c_that_prints_under_wasmtime(e2e_source, wasi, tmp_path):
+    sb = _plan(e2e_source).toolchains["wasi"].sandbox
+    (tmp_path / "hello.c").write_text(HELLO)
+    argv, env = sb.command(["clang", "-DHELLO_TARGET=\"wasi\"", "hello.c", "-o", "hello.wasm"],
+                           tmp_path, rw=[tmp_path])
+    assert subprocess.run(argv, env=env).returncode == 0
+    argv, env = sb.command(["wasmtime", "run", "hello.wasm"], tmp_path, rw=[tmp_path])
+    out = subprocess.run(argv, env=env, capture_output=True, text=True)
+    assert out.stdout == "hello from wasi\n", out.stderr
+
+
+def test_no_mount_left_behind(emscripten, wasi):
+    from wasmbuild.paths import cache_dir
+    out = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True)
+    assert not [m for m in out.stdout.splitlines() if m.startswith(str(cache_dir()))]
+
+
+def test_second_provisioning_is_a_noop(e2e_source):
+    from e2e_util import doit, ran
+    out = doit("toolchain", f"cpython={e2e_source}")
+    assert ran(out) == [] and out.seconds < 5

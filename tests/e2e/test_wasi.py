@@ -1,0 +1,43 @@
+"""The real wasm32-wasi build of CPython 3.13.5, end to end."""
+import re
+
+from e2e_util import ran, record
+
+
+def test_platform(wasi):
+    out = wasi.py("-c", "import sys, os; print(sys.platform, os.uname().machine)")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "wasi wasm32"
+
+
+def test_modules_import(wasi):
+    out = wasi.py("-c", "import json, decimal, zlib, bz2, hashlib; "
+                        "print(zlib.decompress(zlib.compress(b'wasi')).decode(), "
+                        "bz2.decompress(bz2.compress(b'bz')).decode(), decimal.Decimal(1) / 4)")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["wasi", "bz", "0.25"]
+
+
+def test_script_file_and_exit_code(wasi, tmp_path):
+    script = tmp_path / "hello.py"
+    script.write_text("import sys\nprint('wasi script', sys.argv[1:])\n")
+    out = wasi.py(str(script), "x", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "wasi script ['x']"
+    assert wasi.py("-c", "raise SystemExit(3)").returncode == 3
+
+
+def test_build_python_built_once_for_both_targets(wasi):
+    # the wasi fixture ran `doit host:wasi` after `doit host:emscripten`
+    assert "build_python:configure" not in wasi.times and "build_python:make" not in wasi.times
+    record("sizes-wasi", {"python.wasm": (wasi.build_dir / "python.wasm").stat().st_size})
+
+
+def test_regrtest_subset(wasi):
+    out = wasi.doit("test:wasi")
+    text = out.stdout + out.stderr
+    assert "smoke: wasi wasm32" in text
+    m = re.search(r"Total test files: run=(\d+)/(\d+)", text)
+    assert m and int(m.group(1)) >= 20, text[-3000:]
+    assert "Result: SUCCESS" in text, text[-3000:]
+    record("regrtest-wasi", re.findall(r"^\s*(Total .*|Result: .*)$", text, re.M))
