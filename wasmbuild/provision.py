@@ -92,13 +92,9 @@ def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, l
         if failed:
             raise ToolchainError(failed.message if hasattr(failed, "message") else str(failed))
 
-    if shutil.which("bwrap") is None:
-        raise ToolchainError("bubblewrap is needed to run the toolchain root: apt-get install bubblewrap")
+    _host_tools(log, name)
     with locked(root.with_name(root.name + ".lock")):
         if not (root / "usr" / "bin" / "apt-get").exists():
-            if shutil.which("debootstrap") is None:
-                raise ToolchainError("debootstrap is needed to make the toolchain root: "
-                                     "apt-get install debootstrap")
             partial = root.with_name(root.name + ".partial")
             shutil.rmtree(partial, ignore_errors=True)
             failed = run_logged(["debootstrap", "--variant=minbase", spec.suite, str(partial),
@@ -138,6 +134,26 @@ def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, l
                                "patches": [asdict(p) for p in spec.patches],
                                "setup": spec.setup, "inputs": [asdict(i) for i in spec.inputs]})
         write_text(stamp, json.dumps({"digest": digest, "packages": versions}, indent=1, sort_keys=True))
+
+
+HOST_TOOLS = {"bwrap": "bubblewrap", "debootstrap": "debootstrap"}
+
+
+def _host_tools(log: Path, name: str) -> None:
+    """bubblewrap and debootstrap come from the host's own distribution (bookworm
+    packages: nothing of trixie ever lands on the host). Installed when missing and
+    wasmbuild runs as root on Debian; otherwise the error says what to install."""
+    missing = [pkg for exe, pkg in HOST_TOOLS.items() if shutil.which(exe) is None]
+    if not missing:
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        failed = run_logged(["sh", "-c", "apt-get update -q && apt-get install -y -q " + " ".join(missing)],
+                            env=env, cwd=Path("/"), log=log, name=name)
+        if not failed:
+            return
+    raise ToolchainError(f"the debian-root provider needs {' and '.join(missing)} on the host: "
+                         f"apt-get install {' '.join(missing)} (or use provider=system)")
 
 
 def apply_patch(root: Path, patch, toolchain: Toolchain) -> None:
