@@ -78,6 +78,9 @@ def test_c_edit_makes_without_configure(fake):
     assert "build_python:make" in ran(out)
     assert not any(t.startswith(("configure_host", "build_python:configure")) for t in ran(out))
     assert "list_version_2" in (fake.cross_build / "wasm32-emscripten" / "python.js").read_text()
+    # the build report names the edited file as the reason
+    row = next(l for l in out.stdout.splitlines() if l.strip().startswith("ok") and "make_host:emscripten" in l)
+    assert "changed: Objects/listobject.c" in row, out.stdout
 
 
 def test_lib_edit_rebuilds_only_the_zip(fake):

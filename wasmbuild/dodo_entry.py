@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .errors import WasmbuildError
+from . import report
 from .plan import Settings, make_plan
 from .tasks import Graph
 
@@ -70,6 +71,7 @@ def load(get_var) -> dict:
     if doit_command(sys.argv) not in READ_ONLY_COMMANDS:
         lock_cross_build(plan.state_dir, plan.cross_build)
     graph = Graph(plan)
+    report.PLAN = plan
 
     def task_wasmbuild():
         yield from graph.toolchain_tasks()
@@ -96,5 +98,6 @@ def load(get_var) -> dict:
         "backend": "sqlite3",
         "check_file_uptodate": "md5",
         "default_tasks": ["host:emscripten"],
+        "reporter": report.BuildReporter,
     }
     return {"DOIT_CONFIG": config, "task_wasmbuild": task_wasmbuild, "PLAN": plan}

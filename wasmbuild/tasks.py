@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from doit.tools import config_changed
+from .report import settings_changed as config_changed
 
 from . import actions, stdlib_zip, treestate
 from .fetch import cached_path
@@ -46,6 +46,7 @@ class Graph:
                                             skip={"NEWS.d"}, skip_top=NOT_BUILD_INPUTS,
                                             extra=frozen_lib_files(src))
         self.lib_tree = treestate.TreeState(src / "Lib", state / "tree-lib.json")
+        self.snapshots = state / "snapshots"
 
     # ------------------------------------------------------------ helpers
     def _action(self, task_name, fn, /, *args, **kwargs):
@@ -134,7 +135,7 @@ class Graph:
                                      name="build_python:make", toolchain_stamp=tp.identity)],
             "file_dep": [str(cwd / "Makefile"), str(tp.identity)],
             "task_dep": ["build_python:configure"],
-            "uptodate": [treestate.unchanged(self.src_tree, "sources"),
+            "uptodate": [treestate.unchanged(self.src_tree, "sources", self.snapshots),
                          config_changed({"argv": margv, "env": bp.make.env})],
             "targets": [str(plan.build_python)],
             "clean": True,
@@ -205,7 +206,7 @@ class Graph:
                                      relink_if=dep_outputs)],
             "file_dep": [str(bdir / "Makefile"), str(plan.build_python), str(tp.identity), *dep_outputs],
             "task_dep": [f"configure_host:{t.name}"],
-            "uptodate": [treestate.unchanged(self.src_tree, "sources"),
+            "uptodate": [treestate.unchanged(self.src_tree, "sources", self.snapshots),
                          config_changed({"argv": margv, "env": t.make.env})],
             "targets": artifacts,
             "clean": True,
@@ -238,7 +239,7 @@ class Graph:
             "actions": [self._action(name, make_zip)],
             "file_dep": [str(bdir / "Makefile"), str(bdir / "pybuilddir.txt"), str(plan.build_python)],
             "task_dep": [f"make_host:{t.name}"],
-            "uptodate": [treestate.unchanged(self.lib_tree, "lib"),
+            "uptodate": [treestate.unchanged(self.lib_tree, "lib", self.snapshots),
                          config_changed(actions.digest(t.stdlib_zip))],
             "targets": [str(zip_path)],
             "clean": True,

@@ -105,15 +105,35 @@ class TreeState:
 
 class unchanged:
     """doit `uptodate` entry: True while the tree's signature equals the one saved at the
-    task's last success (the same protocol as doit.tools.config_changed)."""
+    task's last success (the same protocol as doit.tools.config_changed).
 
-    def __init__(self, tree: TreeState, key: str):
-        self.tree, self.key = tree, key
+    On success it also keeps a snapshot of the tree beside doit's state, so that when
+    the signature differs the build report can name the files that changed."""
+
+    def __init__(self, tree: TreeState, key: str, snapshots: Path):
+        self.tree, self.key, self.snapshots = tree, key, snapshots
         self.digest = None
+        self.changed: list[str] | None = None          # set when not up to date
+
+    def _snapshot(self, task) -> Path:
+        return self.snapshots / f"{task.name.replace(':', '-')}.{self.key}.json"
 
     def configure_task(self, task):
-        task.value_savers.append(lambda: {self.key: self.digest or self.tree.digest()})
+        def save():
+            digest = self.digest or self.tree.digest()
+            write_text(self._snapshot(task), json.dumps(self.tree.files(), separators=(",", ":")))
+            return {self.key: digest}
+        task.value_savers.append(save)
 
     def __call__(self, task, values):
         self.digest = self.tree.digest()
-        return values.get(self.key) == self.digest
+        if values.get(self.key) == self.digest:
+            return True
+        try:
+            before = json.loads(self._snapshot(task).read_text())
+        except (OSError, ValueError):
+            before = None
+        now = self.tree.files()
+        if before is not None:
+            self.changed = sorted(p for p in before.keys() | now.keys() if before.get(p) != now.get(p))
+        return False

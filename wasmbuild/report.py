@@ -1,0 +1,87 @@
+"""The build report: after every run, which tasks ran, why, how long, and artifact sizes.
+
+A doit reporter (the console one, plus a table at the end); the same data goes to
+<cross_build>/.wasmbuild/report.json.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from doit.reporter import ConsoleReporter
+from doit.tools import config_changed
+
+from .atomic import write_text
+from .runlog import format_seconds
+
+PLAN = None          # set by dodo_entry: the report names the artifacts of its targets
+
+
+class settings_changed(config_changed):
+    """config_changed that remembers whether it found a change (for the report)."""
+
+    def __call__(self, task, values):
+        self.result = super().__call__(task, values)
+        self.first_run = not values
+        return self.result
+
+
+def reasons(task) -> list[str]:
+    out = []
+    for utd, _args, _kw in task.uptodate:
+        if isinstance(utd, settings_changed) and getattr(utd, "result", None) is False:
+            out.append("first run" if getattr(utd, "first_run", False) else "settings from YAML changed")
+        changed = getattr(utd, "changed", None)
+        if changed:
+            shown = ", ".join(changed[:5]) + (f" (+{len(changed) - 5} more)" if len(changed) > 5 else "")
+            out.append(f"changed: {shown}")
+    if task.dep_changed:
+        out.append("input changed: " + ", ".join(Path(p).name for p in task.dep_changed[:5]))
+    return list(dict.fromkeys(out)) or ["an output was missing"]
+
+
+class BuildReporter(ConsoleReporter):
+    desc = "console output plus a build report at the end"
+
+    def __init__(self, outstream, options):
+        super().__init__(outstream, options)
+        self.started: dict[str, float] = {}
+        self.rows: list[dict] = []
+
+    def execute_task(self, task):
+        self.started[task.name] = time.monotonic()
+        super().execute_task(task)
+
+    def _row(self, task, status):
+        if task.name in self.started and task.actions:
+            self.rows.append({"task": task.name, "status": status,
+                              "seconds": round(time.monotonic() - self.started[task.name], 1),
+                              "why": reasons(task)})
+
+    def add_success(self, task):
+        self._row(task, "ok")
+        super().add_success(task)
+
+    def add_failure(self, task, exception):
+        self._row(task, "FAILED")
+        super().add_failure(task, exception)
+
+    def complete_run(self):
+        super().complete_run()
+        if not self.rows or PLAN is None:
+            return
+        sizes = {}
+        for tgt in PLAN.targets.values():
+            for name in [*tgt.target.artifacts, tgt.target.stdlib_zip.name]:
+                p = tgt.build_dir / name
+                if p.exists():
+                    sizes[f"{tgt.name}/{name}"] = p.stat().st_size
+        report = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "tasks": self.rows, "sizes": sizes}
+        write_text(PLAN.state_dir / "report.json", json.dumps(report, indent=1))
+        w = self.outstream.write
+        w("\nbuild report (" + str(PLAN.state_dir / "report.json") + ")\n")
+        for r in self.rows:
+            w(f"  {r['status']:6} {r['task']:32} {format_seconds(r['seconds']):>7}  {'; '.join(r['why'])}\n")
+        for name, size in sizes.items():
+            w(f"  {name:40} {size / 1e6:8.2f} MB\n")
