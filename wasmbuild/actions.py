@@ -133,10 +133,12 @@ def fetch_download(download, changed=()):
 # ---------------------------------------------------------------- configure / make
 
 def configure(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,
-              cache_key: str, changed=()):
+              cache_key: str, setup_local=None, changed=()):
     """Run configure with a config.cache kept under the user cache, keyed by everything
     that can change its answers (toolchain, CPython configure script, args, env)."""
     cwd.mkdir(parents=True, exist_ok=True)
+    if setup_local is not None:
+        write_setup_local(plan.source.path, setup_local, plan.state_dir / "setup-local.json")
     for stale in ("Makefile", "config.status"):
         (cwd / stale).unlink(missing_ok=True)        # an interrupted configure is redone
     shared_cache = cache_dir() / "config-cache" / f"{cache_key}.cache"
@@ -151,11 +153,35 @@ def configure(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path
     if failed:
         local_cache.unlink(missing_ok=True)           # never reuse answers of a failed run
         return failed
+    if not local_cache.exists():
+        return None
     shared_cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = shared_cache.with_suffix(f".{os.getpid()}.tmp")
     shutil.copyfile(local_cache, tmp)
     os.replace(tmp, shared_cache)
     return None
+
+
+def write_setup_local(source: Path, setup_local, record: Path) -> None:
+    """Modules/Setup.local in the source tree, for CPython versions whose YAML asks for it.
+    Never replaces a user's file; what was written is recorded so `doit clean` removes
+    exactly that (and only while it still starts with wasmbuild's marker)."""
+    path = source / "Modules" / "Setup.local"
+    if path.exists():
+        return
+    write_text(path, setup_local.marker + setup_local.content)
+    write_text(record, json.dumps({"path": str(path), "marker": setup_local.marker}))
+
+
+def remove_setup_local(record: Path) -> None:
+    try:
+        data = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return
+    path = Path(data["path"])
+    if path.exists() and path.read_text(errors="replace").startswith(data["marker"]):
+        path.unlink()
+    record.unlink()
 
 
 def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,

@@ -37,6 +37,15 @@ def frozen_lib_files(src: Path) -> list[str]:
             if "Lib/" in w]
 
 
+def _rmtree(path) -> None:
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _unlink(path) -> None:
+    Path(path).unlink(missing_ok=True)
+
+
 class Graph:
     def __init__(self, plan: Plan):
         self.plan = plan
@@ -124,7 +133,7 @@ class Graph:
             "task_dep": [tp.task, *self._source_deps()],
             "uptodate": [config_changed({"argv": argv, "env": env})],
             "targets": [str(cwd / "Makefile"), str(cwd / "config.status")],
-            "clean": True,
+            "clean": [(_rmtree, [cwd])],
         }
         margv = [*bp.make.wrapper, "make", f"-j{plan.settings.jobs}", *bp.make.args, *bp.make.targets]
         yield {
@@ -162,7 +171,7 @@ class Graph:
                             + [f"dep:{t.name}-{a}" for a in dep.after],
                 "uptodate": [config_changed(actions.digest(dep))],
                 "targets": list(dep.outputs),
-                "clean": [lambda d=dp.src: __import__("shutil").rmtree(d, ignore_errors=True)],
+                "clean": [(_rmtree, [dp.src]), *[(_unlink, [o]) for o in dep.outputs]],
             }
             dep_outputs += dep.outputs
 
@@ -185,12 +194,16 @@ class Graph:
             "basename": "configure_host", "name": t.name,
             "doc": f"configure CPython for {t.triple}",
             "actions": [self._action(name, actions.configure, plan, tp.sandbox, cwd=bdir, argv=argv,
-                                     env=env, log=plan.log(name), name=name, cache_key=key)],
+                                     env=env, log=plan.log(name), name=name, cache_key=key,
+                                     setup_local=t.setup_local)],
             "file_dep": file_dep,
             "task_dep": ["build_python:make", *[dp.task for dp in tgt.deps]],
-            "uptodate": [config_changed({"argv": argv, "env": env})],
+            "uptodate": [config_changed({"argv": argv, "env": env,
+                                         "setup_local": actions.digest(t.setup_local)})],
             "targets": [str(bdir / "Makefile"), str(bdir / "config.status")],
-            "clean": True,
+            # configure made the build dir: cleaning it removes the dir (and a Setup.local
+            # that wasmbuild wrote into the source)
+            "clean": [(_rmtree, [bdir]), (actions.remove_setup_local, [plan.state_dir / "setup-local.json"])],
         }
 
         # make-host
@@ -242,7 +255,7 @@ class Graph:
             "uptodate": [treestate.unchanged(self.lib_tree, "lib", self.snapshots),
                          config_changed(actions.digest(t.stdlib_zip))],
             "targets": [str(zip_path)],
-            "clean": True,
+            "clean": [(_unlink, [zip_path]), (_rmtree, [staging])],
         }
 
         # loaders
@@ -265,6 +278,9 @@ class Graph:
             "doc": f"CPython for {t.triple}: interpreter, loaders and stdlib zip in {bdir}",
             "actions": None,
             "task_dep": [f"make_host:{t.name}", f"stdlib_zip:{t.name}", f"loaders:{t.name}"],
+            # `doit clean host:<target>`: everything this target produced
+            "clean": [(_rmtree, [bdir]), (_rmtree, [staging]),
+                      (actions.remove_setup_local, [plan.state_dir / "setup-local.json"])],
         }
 
     def use_tasks(self, tgt: TargetPlan):
