@@ -16,7 +16,7 @@ from pathlib import Path
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What a command sees of the host's environment: nothing but these, so a build
 # does not depend on who started it (the official scripts leak the whole environment).
-PASS_ENV = ("TERM", "SOURCE_DATE_EPOCH")
+PASS_ENV = ("TERM", "SOURCE_DATE_EPOCH", "CCACHE_DISABLE", "CCACHE_RECACHE")
 
 
 @dataclass

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Benchmark: wasmbuild against CPython's own script on the same source, same toolchain root.
+
+    python3 bench/run.py [--cpython PATH] [--skip-official]
+
+Scenarios (emscripten, CPython 3.13's Tools/wasm/wasm_build.py emscripten-node-dl):
+cold build (ccache bypassed: CCACHE_RECACHE), no-op, one C file edited, one Lib file edited,
+clean rebuild with a warm ccache. Each tool works on its own copy of the source. Prints a
+table of wall times and ratios and writes bench/RESULTS.md.
+
+The official script runs inside the same Debian root through the same sandbox, with the
+two smallest adaptations it needs here (listed in the table): EM_CONFIG pointing at the
+root's writable emscripten config, and EM_COMPILER_WRAPPER made absolute (emcc execv()s it).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from wasmbuild.plan import Settings, make_plan  # noqa: E402
+from wasmbuild.source import default_source_dir  # noqa: E402
+
+ADAPTATIONS = [
+    "EM_CONFIG=/opt/wasmbuild/emscripten/config (the root's writable emscripten config; "
+    "the script looks in /opt/emsdk/.emscripten)",
+    'EM_COMPILER_WRAPPER: "ccache" -> shutil.which("ccache") (emcc execv()s it without PATH)',
+]
+
+
+def timed(argv, env=None, cwd=None) -> float:
+    start = time.monotonic()
+    out = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+    took = time.monotonic() - start
+    if out.returncode != 0:
+        sys.exit(f"failed: {argv}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    return took
+
+
+class Ours:
+    name = "wasmbuild"
+
+    def __init__(self, src: Path):
+        self.src = src
+
+    def build(self, env_extra=None) -> float:
+        env = dict(os.environ, **(env_extra or {}))
+        return timed([sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"), "-d",
+                      str(PROJECT), "host:emscripten", f"cpython={self.src}"], env=env)
+
+    def clean(self):
+        shutil.rmtree(self.src / "cross-build", ignore_errors=True)
+
+
+class Official:
+    name = "wasm_build.py"
+
+    def __init__(self, src: Path):
+        self.src = src
+        plan = make_plan(Settings(cpython=str(src)))
+        self.sandbox = plan.toolchains["emscripten"].sandbox
+        script = src / "Tools" / "wasm" / "wasm_build.py"
+        text = script.read_text()
+        old = '"EM_COMPILER_WRAPPER": "ccache" if HAS_CCACHE else None,'
+        assert old in text, "the official script changed: update the adaptation"
+        script.write_text(text.replace(old, '"EM_COMPILER_WRAPPER": shutil.which("ccache") '
+                                            'if HAS_CCACHE else None,'))
+
+    def run(self, *args, env_extra=None) -> float:
+        env = {"EM_CONFIG": "/opt/wasmbuild/emscripten/config", "MAKEFLAGS": f"-j{os.cpu_count()}"}
+        env.update(env_extra or {})
+        argv, e = self.sandbox.command(["python3", "Tools/wasm/wasm_build.py", "emscripten-node-dl", *args],
+                                       self.src, rw=[self.src, Path(self.sandbox.env["CCACHE_DIR"])],
+                                       extra_env=env)
+        return timed(argv, env=e, cwd=self.src)
+
+    def build(self, env_extra=None) -> float:
+        return self.run("build", env_extra=env_extra)
+
+    def clean(self):
+        shutil.rmtree(self.src / "builddir", ignore_errors=True)
+
+
+def make_by_hand(src: Path) -> float:
+    """`make` in the two build dirs a C edit affects, through the same sandbox."""
+    plan = make_plan(Settings(cpython=str(src)))
+    total = 0.0
+    for sandbox, cwd, wrapper in [(plan.native.sandbox, plan.build_python_dir, []),
+                                  (plan.targets["emscripten"].toolchain.sandbox,
+                                   plan.targets["emscripten"].build_dir, ["emmake"])]:
+        argv, env = sandbox.command([*wrapper, "make", f"-j{os.cpu_count()}", "all"], cwd,
+                                    rw=[plan.cross_build, Path(sandbox.env.get("CCACHE_DIR", "/tmp"))],
+                                    ro=[src])
+        total += timed(argv, env=env, cwd=cwd)
+    return total
+
+
+def edit(path: Path, marker: str):
+    path.write_text(path.read_text() + f"\n/* {marker} */\n" if path.suffix == ".c"
+                    else path.read_text() + f"\n# {marker}\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cpython", help="CPython source (default: wasmbuild's default source)")
+    ap.add_argument("--skip-official", action="store_true")
+    args = ap.parse_args()
+    if args.cpython:
+        base = Path(args.cpython).resolve()
+    else:
+        subprocess.run([sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"), "-d", str(PROJECT),
+                        "source:cpython"], check=True, capture_output=True)
+        base = default_source_dir("3.13.5")
+    work = Path(tempfile.mkdtemp(prefix="wasmbuild-bench-"))
+    tools = []
+    for cls in ([Ours] if args.skip_official else [Ours, Official]):
+        copy = work / cls.__name__.lower() / "cpython"
+        shutil.copytree(base, copy, symlinks=True, ignore=shutil.ignore_patterns("cross-build", "builddir"))
+        tools.append(cls(copy))
+    rows = {}
+    cold = {"CCACHE_RECACHE": "1"}          # compile everything, as with an empty ccache
+    for t in tools:
+        print(f"[{t.name}] cold build ...", flush=True)
+        rows.setdefault("cold build", {})[t.name] = t.build(cold)
+        rows.setdefault("no-op", {})[t.name] = t.build()
+        edit(t.src / "Objects" / "listobject.c", "bench edit 1")
+        rows.setdefault("C file edited (Objects/listobject.c)", {})[t.name] = t.build()
+        edit(t.src / "Lib" / "json" / "encoder.py", "bench edit")
+        rows.setdefault("Lib file edited (Lib/json/encoder.py)", {})[t.name] = t.build()
+        t.clean()
+        rows.setdefault("clean rebuild, warm ccache", {})[t.name] = t.build()
+    ours = tools[0]
+    edit(ours.src / "Objects" / "listobject.c", "bench edit 2")
+    rows["C file edited (Objects/listobject.c)"]["make by hand"] = make_by_hand(ours.src)
+    report(rows, [t.name for t in tools])
+
+
+def report(rows, names):
+    header = "| scenario | " + " | ".join(f"{n} (s)" for n in names + ["make by hand"] if
+                                         any(n in r for r in rows.values())) + " | ratio |"
+    lines = [f"# Benchmark results ({time.strftime('%Y-%m-%d')}, {platform.node()}, "
+             f"{os.cpu_count()} cores, {platform.platform()})", "",
+             "Same CPython source, same Debian trixie toolchain root, each tool on its own copy.", "",
+             header, "|" + "---|" * (header.count("|") - 1)]
+    for scenario, r in rows.items():
+        cells = [f"{r[n]:.2f}" if n in r else "–" for n in names + ["make by hand"]
+                 if any(n in rr for rr in rows.values())]
+        ours = r["wasmbuild"]
+        if "make by hand" in r:
+            ratio = f"wasmbuild / make by hand = {ours / r['make by hand']:.2f}"
+        elif "wasm_build.py" in r:
+            ratio = f"wasmbuild / official = {ours / r['wasm_build.py']:.2f}"
+        else:
+            ratio = ""
+        if scenario.startswith("clean rebuild"):
+            ratio += f"; / own cold = {ours / rows['cold build']['wasmbuild']:.2f}"
+        lines.append(f"| {scenario} | " + " | ".join(cells) + f" | {ratio} |")
+    lines += ["", "Adaptations of the official script:", *[f"- {a}" for a in ADAPTATIONS]]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    (PROJECT / "bench" / "RESULTS.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Incremental rebuilds on the real emscripten and WASI builds (runs after the other e2e
+tests: it edits the session's copy of the CPython source)."""
+import os
+import time
+import zipfile
+
+import yaml
+
+from e2e_util import PROJECT, doit, ran, record
+
+
+def _edit(path, old, new):
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_touch_without_change_runs_nothing_and_stays_fast(emscripten):
+    for rel in ("Objects/listobject.c", "Lib/json/encoder.py", "Lib/os.py", "configure"):
+        os.utime(emscripten.source / rel)
+    first = emscripten.doit("host:emscripten")
+    assert ran(first) == [], first.stdout
+    second = emscripten.doit("host:emscripten")
+    assert ran(second) == []
+    record("touch-emscripten", {"after touch": f"{first.seconds:.2f}s", "next": f"{second.seconds:.2f}s"})
+
+
+def test_c_edit_makes_without_configure_and_reaches_interpreter(emscripten):
+    _edit(emscripten.source / "Objects" / "listobject.c", 'PyDoc_STR("See PEP 585")',
+          'PyDoc_STR("See PEP 585 (edited by the wasmbuild e2e test)")')
+    out = emscripten.doit("host:emscripten")
+    steps = ran(out)
+    assert "make_host:emscripten" in steps
+    assert not any(s.startswith(("configure_host", "build_python:configure")) for s in steps), steps
+    assert "changed: Objects/listobject.c" in out.stdout          # the report says why
+    doc = emscripten.py("-c", "print(list.__class_getitem__.__doc__)")
+    assert doc.stdout.strip() == "See PEP 585 (edited by the wasmbuild e2e test)", doc.stderr
+    record("c-edit-emscripten", {"wall": f"{out.seconds:.1f}s", "ran": steps})
+
+
+def test_lib_edit_rebuilds_only_the_zip(emscripten):
+    _edit(emscripten.source / "Lib" / "json" / "encoder.py", "INFINITY = float('inf')",
+          "INFINITY = float('inf')\nWASMBUILD_E2E_MARKER = 'lib edit'")
+    out = emscripten.doit("host:emscripten")
+    assert ran(out) == ["stdlib_zip:emscripten"], out.stdout
+    with zipfile.ZipFile(emscripten.build_dir / "python313.zip") as zf:
+        assert b"WASMBUILD_E2E_MARKER" in zf.read("json/encoder.pyc")
+    record("lib-edit-emscripten", f"{out.seconds:.1f}s")
+
+
+def test_frozen_module_edit_reaches_interpreter(emscripten):
+    _edit(emscripten.source / "Lib" / "os.py", 'import abc\n', 'import abc\nWASMBUILD_FROZEN_MARKER = 7\n')
+    out = emscripten.doit("host:emscripten")
+    assert "make_host:emscripten" in ran(out) and "stdlib_zip:emscripten" in ran(out)
+    frozen = emscripten.py("-X", "frozen_modules=on", "-c",
+                           "import os, sys; print(os.WASMBUILD_FROZEN_MARKER, os.__spec__.origin)")
+    assert frozen.stdout.split() == ["7", "frozen"], frozen.stdout + frozen.stderr
+
+
+def test_added_and_deleted_lib_files_follow_in_the_zip(emscripten):
+    new = emscripten.source / "Lib" / "wasmbuild_e2e_added.py"
+    new.write_text("VALUE = 1\n")
+    emscripten.doit("host:emscripten")
+    zpath = emscripten.build_dir / "python313.zip"
+    assert "wasmbuild_e2e_added.pyc" in zipfile.ZipFile(zpath).namelist()
+    new.unlink()
+    out = emscripten.doit("host:emscripten")
+    assert ran(out) == ["stdlib_zip:emscripten"]
+    assert "wasmbuild_e2e_added.pyc" not in zipfile.ZipFile(zpath).namelist()
+
+
+def _targets_copy(tmp_path, edit):
+    dest = tmp_path / "targets"
+    dest.mkdir()
+    for p in (PROJECT / "targets").glob("*.yaml"):
+        (dest / p.name).write_text(p.read_text())
+    data = yaml.safe_load((dest / "wasm32-wasi.yaml").read_text())
+    edit(data)
+    (dest / "wasm32-wasi.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return dest
+
+
+def test_configure_args_change_reconfigures_that_host_only(wasi, tmp_path):
+    targets = _targets_copy(tmp_path, lambda d: d["configure"]["args"].append("--without-doc-strings"))
+    out = doit("host:wasi", f"cpython={wasi.source}", f"targets={targets}")
+    steps = ran(out)
+    assert "configure_host:wasi" in steps and "make_host:wasi" in steps
+    assert not any(s.startswith("build_python") for s in steps), steps
+    doc = wasi.py("-c", "print(repr(len.__doc__))")
+    assert doc.stdout.strip() == "None", doc.stdout + doc.stderr
+    record("reconfigure-wasi", {"wall": f"{out.seconds:.1f}s", "ran": steps})
+
+
+def test_dependency_change_rebuilds_it_and_its_dependants_only(wasi, tmp_path):
+    def bzip2_O1(d):
+        bz = next(x for x in d["dependencies"] if x["name"] == "bzip2")
+        bz["steps"][0]["run"] = bz["steps"][0]["run"].replace('CFLAGS="-O2', 'CFLAGS="-O1')
+    targets = _targets_copy(tmp_path, bzip2_O1)
+    out = doit("host:wasi", f"cpython={wasi.source}", f"targets={targets}")
+    steps = ran(out)
+    assert "dep:wasi-bzip2" in steps and "make_host:wasi" in steps
+    assert "dep:wasi-zlib" not in steps and not any(s.startswith("build_python") for s in steps)
+    check = wasi.py("-c", "import bz2; print(bz2.decompress(bz2.compress(b'ok')).decode())")
+    assert check.stdout.strip() == "ok", check.stderr
