@@ -87,3 +87,15 @@ def build(target: str, src: Path) -> Build:
     b.times["total"] = f"{out.seconds:.0f}s"
     record(f"build-{target}", b.times)
     return b
+
+
+def check_regrtest(b: Build, target: str, smoke: str) -> None:
+    """`doit test:<target>`: smoke check, then at least 20 test files, all passing."""
+    out = b.doit(f"test:{target}")
+    text = out.stdout + out.stderr
+    assert f"smoke: {smoke}" in text
+    m = re.search(r"Total test files: run=(\d+)/(\d+)", text)
+    assert m and int(m.group(1)) >= 20, text[-3000:]
+    assert "Result: SUCCESS" in text, text[-3000:]
+    record(f"regrtest-{target}", {"wall": f"{out.seconds:.0f}s",
+                                  "summary": re.findall(r"^\s*(Total .*|Result: .*)$", text, re.M)})

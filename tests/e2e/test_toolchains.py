@@ -10,26 +10,28 @@ def _plan(e2e_source):
     return make_plan(Settings(cpython=str(e2e_source)))
 
 
+def _hello(sandbox, tmp_path, compile_argv, run_argv) -> str:
+    """Compile hello.c with the toolchain and run it with its runner, both sandboxed."""
+    (tmp_path / "hello.c").write_text(HELLO)
+    argv, env = sandbox.command(compile_argv, tmp_path, rw=[tmp_path])
+    assert subprocess.run(argv, env=env).returncode == 0
+    argv, env = sandbox.command(run_argv, tmp_path, rw=[tmp_path])
+    out = subprocess.run(argv, env=env, capture_output=True, text=True)
+    return out.stdout + out.stderr
+
+
 def test_emcc_builds_c_that_prints_under_node(e2e_source, emscripten, tmp_path):
     sb = _plan(e2e_source).toolchains["emscripten"].sandbox
-    (tmp_path / "hello.c").write_text(HELLO)
-    argv, env = sb.command(["emcc", "-DHELLO_TARGET=\"emscripten\"", "hello.c", "-o", "hello.js"],
-                           tmp_path, rw=[tmp_path])
-    assert subprocess.run(argv, env=env).returncode == 0
-    argv, env = sb.command(["node", "hello.js"], tmp_path, rw=[tmp_path])
-    out = subprocess.run(argv, env=env, capture_output=True, text=True)
-    assert out.stdout == "hello from emscripten\n", out.stderr
+    out = _hello(sb, tmp_path, ["emcc", '-DHELLO_TARGET="emscripten"', "hello.c", "-o", "hello.js"],
+                 ["node", "hello.js"])
+    assert out == "hello from emscripten\n"
 
 
 def test_wasi_clang_builds_c_that_prints_under_wasmtime(e2e_source, wasi, tmp_path):
     sb = _plan(e2e_source).toolchains["wasi"].sandbox
-    (tmp_path / "hello.c").write_text(HELLO)
-    argv, env = sb.command(["clang", "-DHELLO_TARGET=\"wasi\"", "hello.c", "-o", "hello.wasm"],
-                           tmp_path, rw=[tmp_path])
-    assert subprocess.run(argv, env=env).returncode == 0
-    argv, env = sb.command(["wasmtime", "run", "hello.wasm"], tmp_path, rw=[tmp_path])
-    out = subprocess.run(argv, env=env, capture_output=True, text=True)
-    assert out.stdout == "hello from wasi\n", out.stderr
+    out = _hello(sb, tmp_path, ["clang", '-DHELLO_TARGET="wasi"', "hello.c", "-o", "hello.wasm"],
+                 ["wasmtime", "run", "hello.wasm"])
+    assert out == "hello from wasi\n"
 
 
 def test_no_mount_left_behind(emscripten, wasi):
