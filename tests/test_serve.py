@@ -221,7 +221,10 @@ def test_main_exits_cleanly_on_sigint(site):
     env = dict(os.environ, PYTHONPATH=str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen(
         [sys.executable, "-m", "wasmbuild.serve", str(site), "--port", "0"],
-        cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # A background job of a non-interactive shell inherits SIGINT as
+        # ignored; undo that so the test also works when pytest runs with "&".
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = _read_line(proc.stdout, timeout=5)
         assert b"http://127.0.0.1:" in line, line
