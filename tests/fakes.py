@@ -17,6 +17,7 @@ srcdir=$(cd "$(dirname "$0")" && pwd)
 echo "configure $(basename "$PWD") $*" >> "$FAKE_RUNS"
 for a in "$@"; do case "$a" in --fail-configure) echo "configure: error: asked to fail" >&2; exit 1;; esac; done
 printf '%s\n' "$@" > configure.args
+rm -f pybuilddir.txt          # as CPython's configure does
 touch config.cache config.status
 cat > Makefile <<EOF
 MODULE__CTYPES_STATE=missing
@@ -38,6 +39,7 @@ pybuilddir.txt:
 	echo build/lib.fake > pybuilddir.txt
 clean:
 	rm -f python python.js python.wasm
+	find . -name '*.a' -exec rm -f {} ';'    # as CPython's clean does
 EOF
 '''
 

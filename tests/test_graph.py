@@ -118,7 +118,7 @@ def test_configure_args_change_reconfigures_only_that_host(fake):
     fake.edit_target("wasm32-emscripten.yaml", lambda d: d["configure"]["args"].append("--with-extra=1"))
     fake.reset_runs()
     out = fake.doit("host:emscripten")
-    assert "configure_host:emscripten" in ran(out)
+    assert "configure_host:emscripten" in ran(out) and "make_host:emscripten" in ran(out)
     assert not any(t.startswith("build_python") for t in ran(out))
     assert "--with-extra=1" in (fake.cross_build / "wasm32-emscripten" / "configure.args").read_text()
 

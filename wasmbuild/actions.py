@@ -245,6 +245,36 @@ def render_loaders(templates_dir: Path, loaders, variables: dict, changed=()):
         write_text(Path(loader.output), text, 0o755 if loader.executable else 0o644)
 
 
+# ---------------------------------------------------------------- web example
+
+def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: dict, *,
+                 log: Path, name: str, changed=()):
+    dest = Path(web.dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    for i, step in enumerate(web.steps):
+        cwd = Path(step.cwd)
+        full, env = tp.sandbox.command(["bash", "-euo", "pipefail", "-c", step.run], cwd,
+                                       rw=_rw(plan), ro=[plan.source.path], extra_env=step.env)
+        failed = run_logged(full, env=env, cwd=cwd, log=log, name=name, title=f"web.steps[{i}]")
+        if failed:
+            return failed
+    for f in [*web.files, zip_path]:
+        _copy_atomic(Path(f), dest / Path(f).name)
+    render_loaders(templates_dir, web.loaders, variables)
+    return None
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    from .atomic import atomic_path
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)
+
+
+def serve_web(web_dir):
+    from .serve import main
+    return None if main([str(web_dir)]) in (0, None) else TaskFailed("server failed")
+
+
 # ---------------------------------------------------------------- using the interpreter
 
 def run_interpreter(python_sh: str, args=()):

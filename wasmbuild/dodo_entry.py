@@ -87,11 +87,14 @@ def load(get_var) -> dict:
             ("test", "smoke check and CPython test modules in a built interpreter"),
             ("pythoninfo", "python -m test.pythoninfo in a built interpreter"),
             ("run", "run a built interpreter: doit run:wasi -- -c 'print(1)'"),
+            ("web", "the browser example: page, worker, python.mjs, wasm, stdlib zip"),
+            ("serve", "serve the browser example with cross-origin isolation headers"),
         ]:
             yield {"basename": base, "name": None, "doc": doc}
         for tgt in plan.targets.values():
             yield from graph.target_tasks(tgt)
             yield from graph.use_tasks(tgt)
+            yield from graph.web_tasks(tgt)
 
     config = {
         "dep_file": str(plan.state_dir / "doit.db"),

@@ -158,6 +158,15 @@ class Tests:
 
 
 @dataclass
+class Web:
+    """The browser example: a folder with the page, the worker, the module and the zip."""
+    dir: str                       # the web folder
+    steps: list[Step]              # make the browser module (run in the host build dir)
+    files: list[str]               # what the steps produce, copied into the web folder
+    loaders: list[Loader] = field(default_factory=list)
+
+
+@dataclass
 class SetupLocal:
     """Modules/Setup.local written into the *source* tree, for versions that need it."""
     content: str
@@ -186,6 +195,7 @@ class Target:
     loaders: list[Loader] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
     setup_local: SetupLocal | None = None
+    web: Web | None = None
     vars: dict[str, str] = field(default_factory=dict)     # extra template variables
     overlays: list[Overlay] = field(default_factory=list)
 

@@ -60,6 +60,7 @@ class TargetPlan:
     target: Target
     yaml: Path
     build_dir: Path
+    deps_dir: Path
     toolchain: ToolchainPlan | None
     deps: list[DepPlan]
     context: dict
@@ -159,8 +160,11 @@ def _toolchain_plan(tc: Toolchain, settings: Settings) -> ToolchainPlan:
 def _target_plan(target: Target, path: Path, base: dict, cross_build: Path,
                  toolchains: dict[str, ToolchainPlan], src: source.Source) -> TargetPlan:
     build_dir = cross_build / target.build_dir
+    # Dependencies live beside the build dir, not in it: CPython's `make clean` deletes
+    # every *.a and *.wasm below the build dir.
+    deps_dir = cross_build / f"{target.build_dir}-deps"
     ctx = dict(base, target=target.name, triple=target.triple, build_dir=str(build_dir),
-               prefix=str(build_dir / "prefix"),
+               deps_dir=str(deps_dir), prefix=str(deps_dir / "prefix"),
                relbuilddir=os.path.relpath(build_dir, src.path))
     ctx["vars"] = expand(target.vars, ctx, path, "vars")
     unsupported = None
@@ -169,7 +173,7 @@ def _target_plan(target: Target, path: Path, base: dict, cross_build: Path,
                        f"supported by this target (supported: {target.python})")
     deps, dep_ctx = [], {}
     for i, dep in enumerate(target.dependencies):
-        dsrc = build_dir / "deps" / dep.name
+        dsrc = deps_dir / dep.name
         dep_vars = dict(ctx, dep_name=dep.name, dep_version=dep.version, dep_src=str(dsrc),
                         dep_build=str(dsrc), deps=dep_ctx)
         dep = expand(dep, dep_vars, path, f"dependencies[{i}]")
@@ -179,4 +183,5 @@ def _target_plan(target: Target, path: Path, base: dict, cross_build: Path,
     rest = dataclasses.replace(target, dependencies=[])
     rest = expand(rest, ctx, path)
     target = dataclasses.replace(rest, dependencies=[d.dep for d in deps])
-    return TargetPlan(target, path, build_dir, toolchains[target.toolchain], deps, ctx, unsupported)
+    return TargetPlan(target, path, build_dir, deps_dir, toolchains[target.toolchain], deps, ctx,
+                      unsupported)

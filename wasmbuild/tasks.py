@@ -146,7 +146,9 @@ class Graph:
             "task_dep": ["build_python:configure"],
             "uptodate": [treestate.unchanged(self.src_tree, "sources", self.snapshots),
                          config_changed({"argv": margv, "env": bp.make.env})],
-            "targets": [str(plan.build_python)],
+            # configure deletes pybuilddir.txt: as a target it makes make run after any
+            # configure, even one that wrote an identical Makefile
+            "targets": [str(plan.build_python), str(cwd / "pybuilddir.txt")],
             "clean": True,
         }
 
@@ -221,7 +223,7 @@ class Graph:
             "task_dep": [f"configure_host:{t.name}"],
             "uptodate": [treestate.unchanged(self.src_tree, "sources", self.snapshots),
                          config_changed({"argv": margv, "env": t.make.env})],
-            "targets": artifacts,
+            "targets": [*artifacts, str(bdir / "pybuilddir.txt")],
             "clean": True,
         }
 
@@ -279,7 +281,7 @@ class Graph:
             "actions": None,
             "task_dep": [f"make_host:{t.name}", f"stdlib_zip:{t.name}", f"loaders:{t.name}"],
             # `doit clean host:<target>`: everything this target produced
-            "clean": [(_rmtree, [bdir]), (_rmtree, [staging]),
+            "clean": [(_rmtree, [bdir]), (_rmtree, [staging]), (_rmtree, [tgt.deps_dir]),
                       (actions.remove_setup_local, [plan.state_dir / "setup-local.json"])],
         }
 
@@ -312,6 +314,37 @@ class Graph:
             "actions": [(actions.run_interpreter, [python_sh])],
             "pos_arg": "args",
             "task_dep": [f"host:{t.name}"], "uptodate": [False], "verbosity": 2,
+        }
+
+    def web_tasks(self, tgt: TargetPlan):
+        """web:<target> assembles the browser example; serve:<target> serves it."""
+        t, plan = tgt.target, self.plan
+        if tgt.unsupported or t.web is None:
+            return
+        web = Path(t.web.dir)
+        zip_path = tgt.build_dir / t.stdlib_zip.name
+        name = f"web:{t.name}"
+        variables = dict(tgt.context, stdlib_zip=t.stdlib_zip.name)
+        outputs = [web / Path(f).name for f in t.web.files] + [web / t.stdlib_zip.name] \
+            + [Path(l.output) for l in t.web.loaders]
+        yield {
+            "basename": "web", "name": t.name,
+            "doc": f"the browser example in {web}: page, worker, module, wasm, stdlib zip",
+            "actions": [self._action(name, actions.assemble_web, plan, tgt.toolchain, t.web, zip_path,
+                                     plan.settings.templates_dir, variables, log=plan.log(name),
+                                     name=name)],
+            "file_dep": [str(tgt.build_dir / a) for a in t.artifacts] + [str(zip_path)]
+                        + [str(plan.settings.templates_dir / l.template) for l in t.web.loaders],
+            "task_dep": [f"host:{t.name}"],
+            "uptodate": [config_changed(actions.digest([t.web, variables]))],
+            "targets": [str(o) for o in outputs],
+            "clean": [(_rmtree, [web])],
+        }
+        yield {
+            "basename": "serve", "name": t.name,
+            "doc": f"serve the browser example on http://127.0.0.1:8000/python.html (Ctrl-C stops)",
+            "actions": [(actions.serve_web, [web])],
+            "task_dep": [name], "uptodate": [False], "verbosity": 2,
         }
 
     def _sandbox_vars(self, tgt: TargetPlan) -> dict:
