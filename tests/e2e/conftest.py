@@ -22,7 +22,8 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def e2e_source(tmp_path_factory) -> Path:
-    out = doit("source:cpython")
+    # its own state dir: a build of the default source may be running on this machine
+    out = doit("source:cpython", f"cross_build={tmp_path_factory.mktemp('fetch')}")
     record("source", step_times(out))
     from wasmbuild.source import default_source_dir
     cached = default_source_dir(default_version())

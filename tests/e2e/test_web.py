@@ -1,0 +1,72 @@
+"""The browser example in real headless Chromium (Debian's package), driven by Playwright."""
+import shutil
+import threading
+
+import pytest
+
+from e2e_util import ARTIFACTS, record
+
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def web_dir(emscripten):
+    out = emscripten.doit("web:emscripten")
+    record("web-emscripten", {"wall": f"{out.seconds:.0f}s"})
+    return emscripten.build_dir / "web"
+
+
+def _serve(folder, isolation):
+    from wasmbuild.serve import make_server
+    server = make_server(folder, port=0, isolation=isolation)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/python.html"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed (.ci/run installs Debian's chromium package)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_page_runs_python(web_dir, browser):
+    server, url = _serve(web_dir, isolation=True)
+    try:
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_function("document.getElementById('output').textContent.includes('>>> ')",
+                               timeout=120_000)
+        page.fill("#input", "import sys; print(sys.platform, sum(range(10)))")
+        page.press("#input", "Enter")
+        page.wait_for_function("document.getElementById('output').textContent.includes('emscripten 45')",
+                               timeout=60_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "web-emscripten.png"), full_page=True)
+        assert "emscripten 45" in page.inner_text("#output")
+        assert errors == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_without_isolation_headers_the_page_explains(web_dir, browser):
+    server, url = _serve(web_dir, isolation=False)
+    try:
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("#isolation", state="visible", timeout=30_000)
+        text = page.inner_text("#isolation")
+        assert "not cross-origin isolated" in text and "Cross-Origin-Embedder-Policy" in text
+        page.screenshot(path=str(ARTIFACTS / "web-emscripten-no-isolation.png"), full_page=True)
+    finally:
+        server.shutdown()
+        server.server_close()
