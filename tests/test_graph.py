@@ -251,3 +251,25 @@ def test_314_overlay_selects_its_layout(fake):
     assert "Tools/wasm/emscripten/config.site-wasm32-emscripten" in out
     listing = fake.doit("list", "--all").stdout
     assert "dep:emscripten-mpdecimal" in listing
+
+
+def test_missing_system_toolchain_says_how_to_get_one(fake):
+    (fake.bin / "emcc").unlink()
+    out = fake.doit("host:emscripten", check=False)
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert "emcc not found on PATH" in text and "emsdk" in text and "provider=debian-root" in text
+    assert "Traceback" not in text
+
+
+def test_too_old_node_is_refused(fake):
+    (fake.bin / "node").write_text("#!/bin/sh\necho v16.20.0\n")
+    out = fake.doit("host:emscripten", check=False)
+    assert out.returncode != 0
+    assert "node 16.20.0 is too old: emscripten needs >= 18" in out.stdout + out.stderr
+
+
+def test_old_emscripten_warns_naming_what_breaks(fake):
+    (fake.bin / "emcc").write_text('#!/bin/sh\necho "emcc (Emscripten gcc/clang-like replacement) 3.1.69 (fake)"\n')
+    out = fake.doit("toolchain:emscripten")
+    assert "warning: emcc 3.1.69 < 3.1.73" in out.stderr and "web example" in out.stderr

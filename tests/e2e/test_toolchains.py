@@ -44,3 +44,13 @@ def test_second_provisioning_is_a_noop(e2e_source):
     from e2e_util import doit, ran
     out = doit("toolchain", f"cpython={e2e_source}")
     assert ran(out) == [] and out.seconds < 5
+
+
+def test_host_got_no_trixie_package():
+    # bookworm's libc6 is 2.36; trixie's is 2.41: installing trixie packages on the host
+    # would have upgraded it (and removed system libraries)
+    out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "libc6"], capture_output=True, text=True)
+    assert out.stdout.startswith("2.36"), out.stdout
+    listing = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\n"], capture_output=True,
+                             text=True).stdout
+    assert "deb13" not in listing and "+b1~trixie" not in listing

@@ -102,3 +102,19 @@ def test_dependency_change_rebuilds_it_and_its_dependants_only(wasi, tmp_path):
     assert "dep:wasi-zlib" not in steps and not any(s.startswith("build_python") for s in steps)
     check = wasi.py("-c", "import bz2; print(bz2.decompress(bz2.compress(b'ok')).decode())")
     assert check.stdout.strip() == "ok", check.stderr
+
+
+def test_broken_c_file_shows_log_tail_and_path_then_recovers(emscripten):
+    c = emscripten.source / "Objects" / "listobject.c"
+    good = c.read_text()
+    c.write_text(good + "\nthis is not C;\n")
+    out = emscripten.doit("host:emscripten", check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert "make_host:emscripten: command failed" in text
+    assert "last 30 lines of" in text and "make_host-emscripten.log" in text
+    assert "listobject.c" in text and "error" in text
+    c.write_text(good)
+    out = emscripten.doit("host:emscripten")
+    assert "make_host:emscripten" in ran(out)
+    assert emscripten.py("-c", "print([1, 2][::-1])").stdout.strip() == "[2, 1]"
