@@ -51,6 +51,6 @@ def test_host_got_no_trixie_package():
     # would have upgraded it (and removed system libraries)
     out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "libc6"], capture_output=True, text=True)
     assert out.stdout.startswith("2.36"), out.stdout
-    listing = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\n"], capture_output=True,
-                             text=True).stdout
-    assert "deb13" not in listing and "+b1~trixie" not in listing
+    cxx = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "libstdc++6"], capture_output=True,
+                         text=True)
+    assert cxx.stdout.startswith("12."), cxx.stdout        # trixie's is 14.x
