@@ -85,9 +85,11 @@ class FakeProject:
         return env
 
     def doit(self, *args, check=True, extra_vars=()) -> subprocess.CompletedProcess:
+        # variables first: after a task that takes positional arguments (run:*), every
+        # word is that task's
         cmd = [sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"), "-d", str(PROJECT),
-               *args, f"cpython={self.src}", "provider=system",
-               f"targets={self.targets}", f"toolchains={self.toolchains}", *extra_vars]
+               f"cpython={self.src}", "provider=system",
+               f"targets={self.targets}", f"toolchains={self.toolchains}", *extra_vars, *args]
         out = subprocess.run(cmd, env=self.env(), capture_output=True, text=True, timeout=120)
         if check and out.returncode != 0:
             raise AssertionError(f"doit {' '.join(args)} failed ({out.returncode}):\n"

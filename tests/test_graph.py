@@ -273,3 +273,14 @@ def test_old_emscripten_warns_naming_what_breaks(fake):
     (fake.bin / "emcc").write_text('#!/bin/sh\necho "emcc (Emscripten gcc/clang-like replacement) 3.1.69 (fake)"\n')
     out = fake.doit("toolchain:emscripten")
     assert "warning: emcc 3.1.69 < 3.1.73" in out.stderr and "web example" in out.stderr
+
+
+def test_run_task_passes_arguments_to_python_sh(fake):
+    fake.doit("host:wasi")
+    sh = fake.cross_build / "wasm32-wasip1" / "python.sh"
+    # the fake wasmtime records its arguments: run:wasi must hand ours to python.sh
+    fake.reset_runs()
+    fake.doit("run:wasi", "--", "-c", "print(1)")
+    runs = fake.runs()
+    assert runs and runs[-1].startswith("wasmtime run") and runs[-1].endswith("python.wasm -c print(1)"), runs
+    assert sh.exists()
