@@ -195,8 +195,36 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
         # make does not know that python links a dependency's library: relink
         for p in relink:
             p.unlink(missing_ok=True)
+    started = cwd / MAKE_STARTED
+    remove_unfinished_outputs(cwd, started)
+    started.touch()
     full, env = sandbox.command(argv, cwd, rw=_rw(plan), ro=[plan.source.path], extra_env=env)
-    return run_logged(full, env=env, cwd=cwd, log=log, name=name, title=shlex.join(argv))
+    failed = run_logged(full, env=env, cwd=cwd, log=log, name=name, title=shlex.join(argv))
+    if not failed:
+        started.unlink()
+    return failed
+
+
+MAKE_STARTED = ".wasmbuild-make-started"
+BUILD_OUTPUT_SUFFIXES = (".o", ".a", ".so", ".wasm", ".js", ".mjs", ".lo")
+
+
+def remove_unfinished_outputs(cwd: Path, started: Path) -> list[Path]:
+    """A make that was killed (SIGKILL, power loss) may leave a truncated object whose
+    mtime tells make it is up to date. If the last make here did not finish, remove
+    every build output written since it started: make (and ccache) redo just those."""
+    if not started.exists():
+        return []
+    since = started.stat().st_mtime_ns
+    removed = []
+    for root, _dirs, files in os.walk(cwd):
+        for f in files:
+            if f.endswith(BUILD_OUTPUT_SUFFIXES):
+                p = Path(root) / f
+                if p.stat().st_mtime_ns >= since:
+                    p.unlink()
+                    removed.append(p)
+    return removed
 
 
 def _rw(plan) -> list[Path]:

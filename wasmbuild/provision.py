@@ -108,7 +108,8 @@ def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, l
         for crt in CA_DIR.glob("*.crt") if CA_DIR.is_dir() else []:
             shutil.copyfile(crt, ca / crt.name)
         write_text(root / "etc/apt/sources.list", f"deb {spec.mirror} {spec.suite} main\n")
-        in_root("apt-get update -q && apt-get install -y -q --no-install-recommends "
+        # `dpkg --configure -a` finishes an install that an interrupt cut short
+        in_root("dpkg --configure -a && apt-get update -q && apt-get install -y -q --no-install-recommends "
                 + " ".join(_quote(p) for p in spec.packages) + " && update-ca-certificates >/dev/null",
                 "apt-get install " + " ".join(spec.packages))
         for item in spec.inputs:
