@@ -2,9 +2,9 @@
 
     python -m wasmbuild.serve FOLDER [--bind 127.0.0.1] [--port 8000] [--no-isolation]
 
-The Emscripten build of CPython uses SharedArrayBuffer (pthreads), which a
-browser only allows on a "cross-origin isolated" page, i.e. one served with
-COOP/COEP headers; `python -m http.server` does not send them, hence this.
+The example's worker reads stdin through a SharedArrayBuffer, which a browser
+only allows on a "cross-origin isolated" page, i.e. one served with COOP/COEP
+headers; `python -m http.server` does not send them, hence this.
 
 It is a development server: standard library only, GET/HEAD only, and it
 serves nothing but the regular files inside FOLDER.
