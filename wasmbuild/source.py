@@ -49,9 +49,23 @@ def resolve(cpython: str | None, default_version: str) -> Source:
     return Source(default_source_dir(default_version), default_version, default=True)
 
 
+STAMP = ".wasmbuild-source.json"
+
+
+def is_unpacked(download: Download, dest: Path) -> bool:
+    """The release is unpacked at dest (any cross-build dir may ask: the stamp lives in
+    the source, not in one cross-build's doit state)."""
+    import json
+    try:
+        return json.loads((dest / STAMP).read_text()).get("sha256") == download.sha256
+    except (OSError, ValueError):
+        return False
+
+
 def unpack_release(download: Download, dest: Path) -> None:
     """Fetch, verify and unpack a CPython release tarball to `dest` (atomically: a
     half-unpacked tree is never left under the final name)."""
+    (dest / STAMP).unlink(missing_ok=True)
     tarball = fetch.fetch(download)
     partial = dest.with_name(dest.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -72,3 +86,6 @@ def unpack_release(download: Download, dest: Path) -> None:
         child.rename(target)
     shutil.rmtree(partial)
     read_version(dest)
+    import json
+    from .atomic import write_text
+    write_text(dest / STAMP, json.dumps({"sha256": download.sha256, "file": download.file}))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .report import settings_changed as config_changed
 
-from . import actions, stdlib_zip, treestate
+from . import actions, source, stdlib_zip, treestate
 from .fetch import cached_path
 from .plan import Plan, TargetPlan
 from .runlog import run_logged
@@ -91,7 +91,7 @@ class Graph:
                 "actions": [self._action("source:cpython", actions.unpack_cpython, dl,
                                          plan.source.path)],
                 "targets": [str(plan.source.path / "configure")],
-                "uptodate": [config_changed({"sha256": dl.sha256})],
+                "uptodate": [lambda dl=dl: source.is_unpacked(dl, plan.source.path)],
             }
         else:
             yield {"basename": "source", "name": None,
