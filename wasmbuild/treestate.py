@@ -18,6 +18,8 @@ from .atomic import write_text
 # Folders never part of what make reads.
 ALWAYS_SKIP = {".git", ".hg", "__pycache__", "cross-build", "build", ".wasmbuild",
                "node_modules", ".mypy_cache", ".pytest_cache"}
+# Files of wasmbuild's own in a source tree (the default source's unpack stamp).
+SKIP_FILES = {".wasmbuild-source.json"}
 
 
 def scan(root: Path, subdirs: list[str] | None, skip: set[str]) -> dict[str, tuple[int, int]]:
@@ -36,7 +38,7 @@ def scan(root: Path, subdirs: list[str] | None, skip: set[str]) -> dict[str, tup
                 if e.is_dir(follow_symlinks=False):
                     if e.name not in skip:
                         stack.append(e.path)
-                elif e.is_file(follow_symlinks=False):
+                elif e.is_file(follow_symlinks=False) and e.name not in SKIP_FILES:
                     st = e.stat(follow_symlinks=False)
                     out[e.path[len(root_s):]] = (st.st_size, st.st_mtime_ns)
     return out
