@@ -6,7 +6,6 @@ and every configure/make/emcc run is appended to $FAKE_RUNS so tests can count t
 """
 from __future__ import annotations
 
-import os
 import stat
 import textwrap
 from pathlib import Path

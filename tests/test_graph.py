@@ -3,9 +3,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
-import pytest
 
 from conftest import PROJECT
 

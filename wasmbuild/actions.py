@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -71,7 +72,6 @@ def provision_toolchain(tp, log: Path, changed=()):
 
 
 def check_version(tp, check, log: Path) -> str:
-    import re
     argv, env = tp.sandbox.command(check.command, Path("/"))
     try:
         out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)

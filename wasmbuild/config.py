@@ -14,7 +14,7 @@ import yaml
 
 from . import schema, versions
 from .errors import ConfigError
-from .model import Overlay, Project, Target, Toolchain
+from .model import Project, Target, Toolchain
 
 SHARED_FILE = "_shared.yaml"
 

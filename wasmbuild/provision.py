@@ -181,13 +181,12 @@ def _quote(pkg: str) -> str:
     return "'" + pkg.replace("'", "") + "'"
 
 
-def check_system(toolchain: Toolchain, sandbox: Sandbox, how_to_get: str, requires: list[str]) -> dict:
+def check_system(toolchain: Toolchain, sandbox: Sandbox, how_to_get: str, requires: list[str]) -> None:
     env = sandbox.environment()
     missing = [exe for exe in requires if shutil.which(exe, path=env["PATH"]) is None]
     if missing:
         raise ToolchainError(f"toolchain {toolchain.name} (provider=system): {', '.join(missing)} "
                              f"not found on PATH; {how_to_get}")
-    return {}
 
 
 def print_warning(message: str) -> None:

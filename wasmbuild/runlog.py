@@ -8,7 +8,6 @@ and the log's path.
 from __future__ import annotations
 
 import collections
-import os
 import re
 import shlex
 import subprocess

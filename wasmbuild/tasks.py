@@ -14,6 +14,8 @@ from pathlib import Path
 
 from .report import settings_changed as config_changed
 
+from doit.exceptions import TaskFailed
+
 from . import actions, source, stdlib_zip, treestate
 from .fetch import cached_path
 from .plan import Plan, TargetPlan
@@ -342,7 +344,7 @@ class Graph:
         }
         yield {
             "basename": "serve", "name": t.name,
-            "doc": f"serve the browser example on http://127.0.0.1:8000/python.html (Ctrl-C stops)",
+            "doc": "serve the browser example on http://127.0.0.1:8000/python.html (Ctrl-C stops)",
             "actions": [(actions.serve_web, [web])],
             "task_dep": [name], "uptodate": [False], "verbosity": 2,
         }
@@ -359,7 +361,6 @@ class Graph:
 
     def _unsupported(self, tgt: TargetPlan):
         def fail():
-            from doit.exceptions import TaskFailed
             return TaskFailed(tgt.unsupported)
         for base in ("host", "test"):
             yield {"basename": base, "name": tgt.name, "doc": f"(unsupported) {tgt.unsupported}",

@@ -1,9 +1,8 @@
 """The real wasm32-emscripten build of CPython 3.13.5, end to end."""
-import re
 import shutil
 import zipfile
 
-from e2e_util import check_regrtest, PROJECT, ran, record
+from e2e_util import check_regrtest, ran, record
 
 IMPORTS = "import ctypes, decimal, zlib, bz2, sqlite3, json, hashlib, _decimal; " \
           "print(decimal.Decimal(1) / 7, decimal.__name__, type(decimal.Context()).__module__)"

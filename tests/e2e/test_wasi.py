@@ -1,7 +1,6 @@
 """The real wasm32-wasi build of CPython 3.13.5, end to end."""
-import re
 
-from e2e_util import check_regrtest, ran, record
+from e2e_util import check_regrtest, record
 
 
 def test_platform(wasi):

@@ -1,7 +1,6 @@
 """Incremental rebuilds on the real emscripten and WASI builds (runs after the other e2e
 tests: it edits the session's copy of the CPython source)."""
 import os
-import time
 import zipfile
 
 import yaml
