@@ -73,7 +73,10 @@ def main(argv):
         return 0
     opts, module_path, args = parse(argv)
     config = wasmtime.Config()
-    config.cache = cache_setting()
+    try:
+        config.cache = cache_setting()
+    except wasmtime.WasmtimeError:
+        pass            # no writable cache: compile every time (slower start, same result)
     if opts["stack"]:
         # The async stack must be at least max_wasm_stack, else the engine panics;
         # the bindings do not expose it as a property.
