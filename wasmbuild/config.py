@@ -17,6 +17,9 @@ from .errors import ConfigError
 from .model import Project, Target, Toolchain
 
 SHARED_FILE = "_shared.yaml"
+# libyaml's loader when PyYAML has it: the pure-Python one costs ~0.14 s per run,
+# a quarter of a no-op build
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_yaml(path: Path):
@@ -25,7 +28,7 @@ def read_yaml(path: Path):
     except OSError as e:
         raise ConfigError(path, "", f"cannot read: {e.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"

@@ -30,6 +30,8 @@ class settings_changed(config_changed):
 def reasons(task) -> list[str]:
     out = []
     for utd, _args, _kw in task.uptodate:
+        if utd is False:
+            return ["runs every time"]
         if isinstance(utd, settings_changed) and getattr(utd, "result", None) is False:
             out.append("first run" if getattr(utd, "first_run", False) else "settings from YAML changed")
         changed = getattr(utd, "changed", None)
