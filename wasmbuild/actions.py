@@ -21,7 +21,7 @@ from doit.exceptions import TaskFailed
 from . import fetch, provision, source, versions
 from .atomic import write_text
 from .errors import WasmbuildError
-from .paths import cache_dir, ccache_dir
+from .paths import cache_dir
 from .render import render_template
 from .runlog import format_seconds, run_logged
 
@@ -228,9 +228,8 @@ def remove_unfinished_outputs(cwd: Path, started: Path) -> list[Path]:
 
 
 def _rw(plan) -> list[Path]:
-    ccache_dir().mkdir(parents=True, exist_ok=True)
     plan.cross_build.mkdir(parents=True, exist_ok=True)
-    return [plan.cross_build, ccache_dir()]
+    return [plan.cross_build]
 
 
 def build_dependency(plan, tp, dp, *, log: Path, name: str, changed=()):

@@ -58,6 +58,7 @@ class DebianRoot:
     files: dict[str, str] = field(default_factory=dict)   # path in root: project file to install
     setup: list[str] = field(default_factory=list)        # shell, run as root in the root
     writable: list[str] = field(default_factory=list)     # paths in the root bound read-write
+    host_writable: list[str] = field(default_factory=list)  # host paths every command may write (ccache)
     env: dict[str, str] = field(default_factory=dict)
     path: list[str] = field(default_factory=list)         # prepended to PATH
 

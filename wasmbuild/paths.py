@@ -19,9 +19,5 @@ def downloads_dir() -> Path:
     return cache_dir() / "downloads"
 
 
-def ccache_dir() -> Path:
-    return cache_dir() / "ccache"
-
-
 def roots_dir() -> Path:
     return cache_dir() / "toolchains"

@@ -149,7 +149,7 @@ def _toolchain_plan(tc: Toolchain, settings: Settings) -> ToolchainPlan:
     env = {**tc.env, **spec.env}
     if provider == "debian-root":
         root = provision.root_dir(spec)
-        sandbox = Sandbox("debian-root", root, env, spec.path, spec.writable)
+        sandbox = Sandbox("debian-root", root, env, spec.path, spec.writable, spec.host_writable)
     else:
         root = None
         sandbox = Sandbox("system", None, env, spec.path)

@@ -26,6 +26,7 @@ class Sandbox:
     env: dict[str, str] = field(default_factory=dict)
     path: list[str] = field(default_factory=list)
     writable: list[str] = field(default_factory=list)   # paths inside the root
+    host_rw: list[str] = field(default_factory=list)    # host paths bound read-write (ccache)
 
     def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         if self.provider == "system":
@@ -62,7 +63,9 @@ class Sandbox:
         for p in _outermost(ro):
             self._mount_point(p)
             bw += ["--ro-bind", str(p), str(p)]
-        for p in _outermost(rw):
+        for p in self.host_rw:
+            os.makedirs(p, exist_ok=True)
+        for p in _outermost([*rw, *self.host_rw]):
             self._mount_point(p)
             bw += ["--bind", str(p), str(p)]
         bw += ["--chdir", str(cwd), "--die-with-parent", "--clearenv"]

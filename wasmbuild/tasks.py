@@ -357,7 +357,8 @@ class Graph:
                 "path": ":".join([*sb.path, "/usr/local/bin:/usr/bin:/bin"]),
                 "writable": [str(sb.root) + p for p in sb.writable] if sb.root else [],
                 "writable_in_root": list(sb.writable),
-                "ro": [str(self.plan.source.path)], "rw": [str(self.plan.cross_build)]}
+                "ro": [str(self.plan.source.path)],
+                "rw": [str(self.plan.cross_build), *sb.host_rw]}
 
     def _unsupported(self, tgt: TargetPlan):
         def fail():
