@@ -26,7 +26,7 @@ srcdir=$srcdir
 all: python python.js python.wasm pybuilddir.txt
 python: \$(srcdir)/Objects/listobject.c
 	echo "make \$@ $(basename "$PWD")" >> "\$\$FAKE_RUNS"
-	printf '#!/bin/sh\nexec python3 "\$\$@"\n' > python && chmod +x python
+	printf '#!/bin/sh\n# built from %s\nexec python3 "\$\$@"\n' "\$\$(md5sum < \$(srcdir)/Objects/listobject.c)" > python && chmod +x python
 python.js: \$(srcdir)/Objects/listobject.c
 	echo "make \$@ $(basename "$PWD")" >> "\$\$FAKE_RUNS"
 	cat \$(srcdir)/Objects/listobject.c > python.js

@@ -185,7 +185,9 @@ class Graph:
         env = dict(t.configure.env)
         for dp in tgt.deps:
             env.update(dp.dep.provides)
-        file_dep = [str(plan.source.path / "configure"), str(plan.build_python), str(tp.identity)]
+        # not the build Python's binary: a C edit relinks it, and configure only needs it to
+        # exist (task_dep) and its version (in the arguments and the cache key)
+        file_dep = [str(plan.source.path / "configure"), str(tp.identity)]
         if t.configure.config_site:
             env["CONFIG_SITE"] = t.configure.config_site
             file_dep.append(t.configure.config_site)
