@@ -249,18 +249,27 @@ def build_dependency(plan, tp, dp, *, log: Path, name: str, changed=()):
             for child in list(top.iterdir()):
                 child.rename(dp.src / child.name)
             top.rmdir()
-    for i, step in enumerate(dep.steps):
+    failed = run_steps(plan, tp, dep.steps, log=log, name=name, label="steps")
+    if failed:
+        return failed
+    missing = [o for o in dep.outputs if not Path(o).exists()]
+    if missing:
+        return TaskFailed(f"{name}: the steps ran but did not produce {', '.join(missing)}")
+    return None
+
+
+def run_steps(plan, tp, steps, *, log: Path, name: str, label: str):
+    """The shell steps a YAML file declares, each in the toolchain's sandbox; the first
+    failure stops them (and is returned)."""
+    for i, step in enumerate(steps):
         cwd = Path(step.cwd)
         cwd.mkdir(parents=True, exist_ok=True)
         full, env = tp.sandbox.command(["bash", "-euo", "pipefail", "-c", step.run], cwd,
                                        rw=_rw(plan), ro=[plan.source.path], extra_env=step.env)
         failed = run_logged(full, env=env, cwd=cwd, log=log, name=name,
-                            title=f"steps[{i}]: {step.run.strip()}")
+                            title=f"{label}[{i}]: {step.run.strip()}")
         if failed:
             return failed
-    missing = [o for o in dep.outputs if not Path(o).exists()]
-    if missing:
-        return TaskFailed(f"{name}: the steps ran but did not produce {', '.join(missing)}")
     return None
 
 
@@ -278,13 +287,9 @@ def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: 
                  log: Path, name: str, changed=()):
     dest = Path(web.dir)
     dest.mkdir(parents=True, exist_ok=True)
-    for i, step in enumerate(web.steps):
-        cwd = Path(step.cwd)
-        full, env = tp.sandbox.command(["bash", "-euo", "pipefail", "-c", step.run], cwd,
-                                       rw=_rw(plan), ro=[plan.source.path], extra_env=step.env)
-        failed = run_logged(full, env=env, cwd=cwd, log=log, name=name, title=f"web.steps[{i}]")
-        if failed:
-            return failed
+    failed = run_steps(plan, tp, web.steps, log=log, name=name, label="web.steps")
+    if failed:
+        return failed
     for f in [*web.files, zip_path]:
         _copy_atomic(Path(f), dest / Path(f).name)
     render_loaders(templates_dir, web.loaders, variables)
