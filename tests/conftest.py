@@ -8,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import fakes  # noqa: E402
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = fakes.PROJECT
 REAL_TOOLCHAIN = {"bwrap", "debootstrap", "emcc", "emconfigure", "emmake", "embuilder",
                   "wasmtime", "clang", "clang-19", "node", "gcc", "cc"}
 

@@ -10,6 +10,8 @@ import stat
 import textwrap
 from pathlib import Path
 
+PROJECT = Path(__file__).resolve().parent.parent
+
 FAKE_CONFIGURE = r'''#!/bin/sh
 # fake CPython configure
 srcdir=$(cd "$(dirname "$0")" && pwd)

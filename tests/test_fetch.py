@@ -44,7 +44,7 @@ def test_default_source_from_a_release_tarball_url(fake, tmp_path):
 
     import yaml
 
-    from conftest import PROJECT
+    from fakes import PROJECT
     tarball = tmp_path / "Python-3.13.9.tar.xz"
     with tarfile.open(tarball, "w:xz") as tf:
         tf.add(fake.src, arcname="Python-3.13.9")

@@ -5,7 +5,7 @@ import time
 import zipfile
 
 
-from conftest import PROJECT
+from fakes import PROJECT
 
 
 def ran(out) -> list[str]:
