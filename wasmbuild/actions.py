@@ -19,7 +19,7 @@ from pathlib import Path
 from doit.exceptions import TaskFailed
 
 from . import fetch, provision, source, versions
-from .atomic import write_text
+from .atomic import copy_file, write_text
 from .errors import WasmbuildError
 from .paths import cache_dir
 from .render import render_template
@@ -291,15 +291,9 @@ def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: 
     if failed:
         return failed
     for f in [*web.files, zip_path]:
-        _copy_atomic(Path(f), dest / Path(f).name)
+        copy_file(Path(f), dest / Path(f).name)
     render_loaders(templates_dir, web.loaders, variables)
     return None
-
-
-def _copy_atomic(src: Path, dest: Path) -> None:
-    from .atomic import atomic_path
-    with atomic_path(dest) as tmp:
-        shutil.copyfile(src, tmp)
 
 
 def serve_web(web_dir):

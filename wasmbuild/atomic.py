@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,3 +32,8 @@ def write_text(dest: Path, text: str, mode: int | None = None) -> None:
         tmp.write_text(text, encoding="utf-8")
         if mode is not None:
             os.chmod(tmp, mode)
+
+
+def copy_file(src: Path, dest: Path) -> None:
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)

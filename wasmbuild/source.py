@@ -1,6 +1,7 @@
 """The CPython source: a checkout given with cpython=PATH, or the default release tarball."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tarfile
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import fetch, paths
+from .atomic import write_text
 from .errors import SourceError
 from .model import Download
 
@@ -55,7 +57,6 @@ STAMP = ".wasmbuild-source.json"
 def is_unpacked(download: Download, dest: Path) -> bool:
     """The release is unpacked at dest (any cross-build dir may ask: the stamp lives in
     the source, not in one cross-build's doit state)."""
-    import json
     try:
         return json.loads((dest / STAMP).read_text()).get("sha256") == download.sha256
     except (OSError, ValueError):
@@ -86,6 +87,4 @@ def unpack_release(download: Download, dest: Path) -> None:
         child.rename(target)
     shutil.rmtree(partial)
     read_version(dest)
-    import json
-    from .atomic import write_text
     write_text(dest / STAMP, json.dumps({"sha256": download.sha256, "file": download.file}))
