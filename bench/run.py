@@ -4,7 +4,7 @@
     python3 bench/run.py [--cpython PATH] [--skip-official]
 
 Scenarios (emscripten, CPython 3.13's Tools/wasm/wasm_build.py emscripten-node-dl):
-cold build (ccache bypassed: CCACHE_RECACHE), no-op, one C file edited, one Lib file edited,
+cold build (ccache bypassed: CCACHE_RECACHE; no saved configure answers), no-op, one C file edited, one Lib file edited,
 clean rebuild with a warm ccache. Each tool works on its own copy of the source. Prints a
 table of wall times and ratios and writes bench/RESULTS.md.
 
@@ -15,6 +15,7 @@ root's writable emscripten config, and EM_COMPILER_WRAPPER made absolute (emcc e
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -27,6 +28,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
+from wasmbuild.paths import cache_dir  # noqa: E402
 from wasmbuild.plan import Settings, make_plan  # noqa: E402
 from wasmbuild.source import default_source_dir  # noqa: E402
 
@@ -54,8 +56,11 @@ class Ours:
 
     def build(self, env_extra=None) -> float:
         env = dict(os.environ, **(env_extra or {}))
-        return timed([sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"), "-d",
+        took = timed([sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"), "-d",
                       str(PROJECT), "host:emscripten", f"cpython={self.src}"], env=env)
+        report = self.src / "cross-build" / ".wasmbuild" / "report.json"
+        self.steps = json.loads(report.read_text())["tasks"] if report.exists() else []
+        return took
 
     def clean(self):
         shutil.rmtree(self.src / "cross-build", ignore_errors=True)
@@ -90,6 +95,18 @@ class Official:
         shutil.rmtree(self.src / "builddir", ignore_errors=True)
 
 
+def use_fresh_config_cache(cache: Path) -> None:
+    """A cold build has no configure answers saved: the bench runs with its own cache
+    dir, sharing the toolchain root, downloads, sources and ccache (bypassed in the cold
+    runs) with the user's, but with an empty config-cache."""
+    real = cache_dir()
+    (cache / "config-cache").mkdir(parents=True)
+    for sub in ("toolchains", "downloads", "sources", "ccache"):
+        (real / sub).mkdir(parents=True, exist_ok=True)
+        (cache / sub).symlink_to(real / sub)
+    os.environ["WASMBUILD_CACHE"] = str(cache)
+
+
 def make_by_hand(src: Path) -> float:
     """`make` in the two build dirs a C edit affects, through the same sandbox."""
     plan = make_plan(Settings(cpython=str(src)))
@@ -121,16 +138,19 @@ def main():
                         "source:cpython"], check=True, capture_output=True)
         base = default_source_dir("3.13.5")
     work = Path(tempfile.mkdtemp(prefix="wasmbuild-bench-"))
+    use_fresh_config_cache(work / "cache")
     tools = []
     for cls in ([Ours] if args.skip_official else [Ours, Official]):
         copy = work / cls.__name__.lower() / "cpython"
         shutil.copytree(base, copy, symlinks=True, ignore=shutil.ignore_patterns("cross-build", "builddir"))
         tools.append(cls(copy))
     rows = {}
+    cold_steps = []
     cold = {"CCACHE_RECACHE": "1"}          # compile everything, as with an empty ccache
     for t in tools:
         print(f"[{t.name}] cold build ...", flush=True)
         rows.setdefault("cold build", {})[t.name] = t.build(cold)
+        cold_steps = getattr(t, "steps", cold_steps)
         rows.setdefault("no-op", {})[t.name] = t.build()
         edit(t.src / "Objects" / "listobject.c", "bench edit 1")
         rows.setdefault("C file edited (Objects/listobject.c)", {})[t.name] = t.build()
@@ -141,10 +161,10 @@ def main():
     ours = tools[0]
     edit(ours.src / "Objects" / "listobject.c", "bench edit 2")
     rows["C file edited (Objects/listobject.c)"]["make by hand"] = make_by_hand(ours.src)
-    report(rows, [t.name for t in tools])
+    report(rows, [t.name for t in tools], cold_steps)
 
 
-def report(rows, names):
+def report(rows, names, cold_steps):
     header = "| scenario | " + " | ".join(f"{n} (s)" for n in names + ["make by hand"] if
                                          any(n in r for r in rows.values())) + " | ratio |"
     lines = [f"# Benchmark results ({time.strftime('%Y-%m-%d')}, {platform.node()}, "
@@ -165,6 +185,11 @@ def report(rows, names):
             ratio += f"; / own cold = {ours / rows['cold build']['wasmbuild']:.2f}"
         lines.append(f"| {scenario} | " + " | ".join(cells) + f" | {ratio} |")
     lines += ["", "Adaptations of the official script:", *[f"- {a}" for a in ADAPTATIONS]]
+    if cold_steps:
+        lines += ["", "wasmbuild's cold build, step by step (two steps run at once; "
+                  "a step's time includes waiting for the CPU):", "",
+                  "| step | s |", "|---|---|",
+                  *[f"| {r['task']} | {r['seconds']} |" for r in cold_steps]]
     text = "\n".join(lines) + "\n"
     print(text)
     (PROJECT / "bench" / "RESULTS.md").write_text(text)

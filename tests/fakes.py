@@ -83,6 +83,7 @@ def make_cpython_tree(root: Path, version: str = "3.13.5") -> Path:
 
         """))
     _write(root / "Objects" / "listobject.c", "/* list */ int list_version = 1;\n")
+    _write(root / "Python" / "compile.c", "/* the bytecode compiler */\n")
     _write(root / "Tools" / "wasm" / "config.site-wasm32-emscripten", "ac_cv_func_eventfd=no\n")
     _write(root / "Tools" / "wasm" / "config.site-wasm32-wasi", "ac_cv_func_eventfd=no\n")
     for layout in ("Tools/wasm/emscripten", "Tools/wasm/wasi", "Platforms/emscripten", "Platforms/WASI"):

@@ -1,4 +1,5 @@
 """The task graph on a fake CPython tree with fake toolchain executables."""
+import re
 import subprocess
 import sys
 import time
@@ -76,9 +77,24 @@ def test_c_edit_makes_without_configure(fake):
     assert "build_python:make" in ran(out)
     assert not any(t.startswith(("configure_host", "build_python:configure")) for t in ran(out))
     assert "list_version_2" in (fake.cross_build / "wasm32-emscripten" / "python.js").read_text()
+    # the build Python was relinked, but its bytecode cannot have changed: no new zip
+    assert "stdlib_zip:emscripten" not in ran(out)
     # the build report names the edited file as the reason
     row = next(l for l in out.stdout.splitlines() if l.strip().startswith("ok") and "make_host:emscripten" in l)
     assert "changed: Objects/listobject.c" in row, out.stdout
+
+
+def test_compiler_edit_recompiles_every_pyc(fake):
+    fake.doit("host:emscripten")
+    log = fake.cross_build / ".wasmbuild" / "logs" / "stdlib_zip-emscripten.log"
+    entries = int(re.search(r"'entries': (\d+)", log.read_text()).group(1))
+    c = fake.src / "Python" / "compile.c"
+    c.write_text(c.read_text() + "/* a new peephole pass */\n")
+    out = fake.doit("host:emscripten")
+    assert "stdlib_zip:emscripten" in ran(out)
+    assert f"'entries': {entries}, 'compiled': {entries}}}" in log.read_text()
+    row = next(l for l in out.stdout.splitlines() if l.strip().startswith("ok") and "stdlib_zip:" in l)
+    assert "changed: Python/compile.c" in row, out.stdout
 
 
 def test_lib_edit_rebuilds_only_the_zip(fake):

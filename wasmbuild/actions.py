@@ -11,7 +11,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
@@ -23,11 +22,7 @@ from .atomic import copy_file, write_text
 from .errors import WasmbuildError
 from .paths import cache_dir
 from .render import render_template
-from .runlog import format_seconds, run_logged
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.__stderr__, flush=True)
+from .runlog import format_seconds, run_logged, say
 
 
 def task_action(name: str, log: Path, fn, /, *args, **kwargs):
@@ -37,16 +32,16 @@ def task_action(name: str, log: Path, fn, /, *args, **kwargs):
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(f"# {name} started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         start = time.monotonic()
-        _say(f">> {name} ...")
+        say(f">> {name} ...")
         try:
             result = fn(*args, changed=set(changed), **kwargs)
         except WasmbuildError as e:
             result = TaskFailed(f"{name}: {e}\n   log: {log}")
         took = format_seconds(time.monotonic() - start)
         if isinstance(result, TaskFailed):
-            _say(f"!! {name} failed after {took}")
+            say(f"!! {name} failed after {took}")
             return result
-        _say(f"ok {name} ({took})")
+        say(f"ok {name} ({took})")
         return None
     action.__name__ = name.replace(":", "_").replace("-", "_")
     return action
@@ -317,13 +312,13 @@ def run_tests(python_sh: str, tests, *, log: Path, name: str, changed=()):
     if out.returncode != 0 or tests.expect not in out.stdout:
         return TaskFailed(f"{name}: smoke check failed (exit {out.returncode}): expected "
                           f"{tests.expect!r}, got {(out.stdout + out.stderr).strip()[-500:]!r}")
-    _say(f"   smoke: {out.stdout.strip()}")
+    say(f"   smoke: {out.stdout.strip()}")
     if not tests.modules:
         return None
     argv = [python_sh, "-m", "test", *tests.args, *tests.modules]
     failed = run_logged(argv, env=dict(os.environ), cwd=cwd, log=log, name=name)
     summary = _regrtest_summary(log)
-    _say("   " + "\n   ".join(summary))
+    say("   " + "\n   ".join(summary))
     return failed
 
 

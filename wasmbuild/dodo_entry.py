@@ -102,5 +102,9 @@ def load(get_var) -> dict:
         "check_file_uptodate": "md5",
         "default_tasks": ["host:emscripten"],
         "reporter": report.BuildReporter,
+        # two steps at a time: a serial step (a configure, libffi) overlaps a parallel
+        # make instead of waiting for it; `doit -n 1` runs one at a time
+        "num_process": 2,
+        "par_type": "thread",
     }
     return {"DOIT_CONFIG": config, "task_wasmbuild": task_wasmbuild, "PLAN": plan}

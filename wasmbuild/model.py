@@ -132,6 +132,10 @@ class BuildPython:
     configure: Configure
     make: Make
     executable: str = "python"
+    # Source paths (folders end in /) that decide the bytecode the build Python writes:
+    # the stdlib zip is recompiled when one of them changes, not whenever a C edit
+    # relinks the build Python.
+    bytecode_inputs: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -27,7 +27,13 @@ def _err():
 
 
 class Progress:
-    """Prints `  [name] 1m23s  Objects/listobject.c` without flooding."""
+    """Prints `  [name] 1m23s  Objects/listobject.c` without flooding.
+
+    Steps may run side by side (doit runs two tasks at once): on a terminal the one
+    progress line shows every running step; otherwise each prints its own line."""
+
+    _lock = threading.Lock()
+    _running: list["Progress"] = []
 
     def __init__(self, name: str):
         self.name = name
@@ -38,30 +44,46 @@ class Progress:
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def __enter__(self):
+        with self._lock:
+            self._running.append(self)
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        if self.tty:
-            _err().write("\r\033[K")
-            _err().flush()
+        with self._lock:
+            self._running.remove(self)
+            if self.tty:
+                _err().write("\r\033[K")
+                _err().flush()
 
     def saw(self, line: str):
         m = _FILE_HINT.findall(line)
         if m:
             self.current = m[-1][-60:]
 
+    def status(self) -> str:
+        return f"[{self.name}] {format_seconds(time.monotonic() - self.start)}  {self.current}"
+
     def _loop(self):
         period = 1.0 if self.tty else 30.0
         while not self._stop.wait(period):
-            text = f"  [{self.name}] {format_seconds(time.monotonic() - self.start)}  {self.current}"
-            if self.tty:
-                _err().write("\r\033[K" + text[:150])
-            else:
-                _err().write(text + "\n")
-            _err().flush()
+            with self._lock:
+                if not self.tty:
+                    _err().write(f"  {self.status()}\n")
+                elif self._running and self._running[0] is self:     # one writer for the line
+                    line = "  " + "   ".join(p.status() for p in self._running)
+                    _err().write("\r\033[K" + line[:160])
+                _err().flush()
+
+
+def say(text: str) -> None:
+    """A line of its own on stderr (clearing a progress line first, on a terminal)."""
+    with Progress._lock:
+        err = _err()
+        err.write(("\r\033[K" if err.isatty() else "") + text + "\n")
+        err.flush()
 
 
 def format_seconds(s: float) -> str:

@@ -13,9 +13,10 @@ import zipfile
 from pathlib import Path
 
 from .atomic import atomic_path, write_text
-from .treestate import TreeState
+from .treestate import TreeState, hash_file
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+BYTECODE_KEY = "\0bytecode"      # manifest entry: the compiler signature the .pycs match
 
 _COMPILE = r"""
 import json, py_compile, sys
@@ -63,20 +64,24 @@ def select(lib_files: dict[str, str], omit: list[str], omit_if_missing: dict[str
 
 
 def build_zip(*, lib_tree: TreeState, build_dir: Path, staging: Path, dest: Path, spec,
-              run_build_python) -> dict:
-    """Compile what changed, then write the zip. Returns counts for the log."""
+              run_build_python, bytecode: str) -> dict:
+    """Compile what changed, then write the zip. Returns counts for the log.
+
+    `bytecode` is the signature of the compiler's sources: when it changes, every
+    staged .pyc is stale."""
     states = module_states(build_dir / "Makefile")
     sources = select(lib_tree.files(), spec.omit, spec.omit_if_module_missing, states)
     sysdata = sysconfigdata(build_dir)
-    from .treestate import _hash_file
     sources_abs = {rel: (lib_tree.root / rel, sha) for rel, sha in sources.items()}
-    sources_abs[sysdata.name] = (sysdata, _hash_file(sysdata))
+    sources_abs[sysdata.name] = (sysdata, hash_file(sysdata))
 
     manifest_file = staging / "manifest.json"
     try:
         manifest = json.loads(manifest_file.read_text())
     except (OSError, ValueError):
         manifest = {}
+    if manifest.get(BYTECODE_KEY) != bytecode:
+        manifest = {BYTECODE_KEY: bytecode}
     jobs = []
     for rel, (src, sha) in sources_abs.items():
         pyc = staging / (rel[:-3] + ".pyc")

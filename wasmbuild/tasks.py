@@ -57,6 +57,10 @@ class Graph:
                                             skip={"NEWS.d"}, skip_top=NOT_BUILD_INPUTS,
                                             extra=frozen_lib_files(src))
         self.lib_tree = treestate.TreeState(src / "Lib", state / "tree-lib.json")
+        inputs = plan.project.build_python.bytecode_inputs
+        self.bytecode_tree = treestate.TreeState(
+            src, state / "tree-bytecode.json", subdirs=[p.rstrip("/") for p in inputs if p.endswith("/")],
+            extra=[p for p in inputs if not p.endswith("/")])
         self.snapshots = state / "snapshots"
 
     # ------------------------------------------------------------ helpers
@@ -242,10 +246,11 @@ class Graph:
                                                     ro=[plan.source.path])
             return run_logged(argv, env=env, cwd=plan.build_python_dir, log=plan.log(name), name=name)
 
-        def make_zip(changed=(), spec=t.stdlib_zip):
+        def make_zip(changed=(), spec=t.stdlib_zip, name=name):     # `name` is rebound below
             staging.mkdir(parents=True, exist_ok=True)
             result = stdlib_zip.build_zip(lib_tree=self.lib_tree, build_dir=bdir, staging=staging,
-                                          dest=zip_path, spec=spec, run_build_python=run_build_python)
+                                          dest=zip_path, spec=spec, run_build_python=run_build_python,
+                                          bytecode=self.bytecode_tree.digest())
             if isinstance(result, dict):
                 with open(plan.log(name), "a") as f:
                     f.write(f"{result}\n")
@@ -256,9 +261,12 @@ class Graph:
             "basename": "stdlib_zip", "name": t.name,
             "doc": f"stdlib zip for {t.triple} (.pyc only, deflated)",
             "actions": [self._action(name, make_zip)],
-            "file_dep": [str(bdir / "Makefile"), str(bdir / "pybuilddir.txt"), str(plan.build_python)],
+            # not the build Python's binary, which every C edit relinks: what decides the
+            # bytecode is its bytecode_inputs (a compiler edit recompiles every .pyc)
+            "file_dep": [str(bdir / "Makefile"), str(bdir / "pybuilddir.txt")],
             "task_dep": [f"make_host:{t.name}"],
             "uptodate": [treestate.unchanged(self.lib_tree, "lib", self.snapshots),
+                         treestate.unchanged(self.bytecode_tree, "bytecode", self.snapshots),
                          config_changed(actions.digest(t.stdlib_zip))],
             "targets": [str(zip_path)],
             "clean": [(_unlink, [zip_path]), (_rmtree, [staging])],

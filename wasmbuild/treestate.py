@@ -44,7 +44,7 @@ def scan(root: Path, subdirs: list[str] | None, skip: set[str]) -> dict[str, tup
     return out
 
 
-def _hash_file(path: Path) -> str:
+def hash_file(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha1").hexdigest()
 
@@ -81,7 +81,7 @@ class TreeState:
             if old and old[0] == size and old[1] == mtime:
                 hashes[rel] = old[2]
             else:
-                hashes[rel] = _hash_file(self.root / rel)
+                hashes[rel] = hash_file(self.root / rel)
                 cache[rel] = [size, mtime, hashes[rel]]
                 changed = True
         if len(cache) != len(seen):
