@@ -84,12 +84,16 @@ class FakeProject:
         env["WASMBUILD_CACHE"] = str(self.cache)
         return env
 
-    def doit(self, *args, check=True, extra_vars=()) -> subprocess.CompletedProcess:
+    def doit_argv(self, *args, extra_vars=()) -> list[str]:
         # variables first: after a task that takes positional arguments (run:*), every
         # word is that task's
-        cmd = [sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"), "-d", str(PROJECT),
-               f"cpython={self.src}", "provider=system",
-               f"targets={self.targets}", f"toolchains={self.toolchains}", *extra_vars, *args]
+        return [sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"), "-d", str(PROJECT),
+                f"cpython={self.src}", "provider=system",
+                f"targets={self.targets}", f"toolchains={self.toolchains}", *extra_vars, *args]
+
+    def doit(self, *args, check=True, extra_vars=(), wrap=()) -> subprocess.CompletedProcess:
+        """doit on the fake project; `wrap` is a command prefix (e.g. a mount namespace)."""
+        cmd = [*wrap, *self.doit_argv(*args, extra_vars=extra_vars)]
         out = subprocess.run(cmd, env=self.env(), capture_output=True, text=True, timeout=120)
         if check and out.returncode != 0:
             raise AssertionError(f"doit {' '.join(args)} failed ({out.returncode}):\n"
