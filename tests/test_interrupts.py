@@ -1,7 +1,10 @@
 """What an interrupted step leaves behind is never taken for finished work."""
 import os
+import subprocess
+import sys
 import time
 
+from fakes import PROJECT
 from wasmbuild.actions import MAKE_STARTED, remove_unfinished_outputs
 
 
@@ -53,3 +56,43 @@ def test_killed_make_is_resumed_without_trusting_its_outputs(fake):
     fake.doit("host:emscripten")
     assert "after_kill" in (bdir / "python.js").read_text()
     assert not (bdir / MAKE_STARTED).exists()
+
+
+def test_leftover_temp_file_of_a_killed_writer_is_removed(tmp_path):
+    from wasmbuild.atomic import write_text
+    dest = tmp_path / "report.json"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f".report.json.{dead.pid}.abc123.tmp"     # SIGKILLed mid-write
+    stale.write_text("half")
+    alive = tmp_path / f".report.json.{os.getppid()}.def456.tmp"  # another writer, still running
+    alive.write_text("busy")
+    write_text(dest, "{}")
+    assert dest.read_text() == "{}"
+    assert not stale.exists() and alive.exists()
+
+
+def test_unfinished_root_is_removed_without_reaching_into_its_mounts(tmp_path):
+    """A SIGKILLed debootstrap leaves /proc and bound folders mounted in the root it was
+    making; removing that root must unmount them, never delete through them."""
+    host_dir = tmp_path / "host-dir"
+    host_dir.mkdir()
+    (host_dir / "precious").write_text("host file")
+    partial = tmp_path / "debian-trixie.partial"
+    script = f"""
+import pathlib, subprocess, sys
+sys.path.insert(0, {str(PROJECT)!r})
+from wasmbuild.provision import mounts_below, remove_unfinished_root
+p = pathlib.Path({str(partial)!r})
+(p / "proc").mkdir(parents=True)
+(p / "dev" / "pts").mkdir(parents=True)
+subprocess.run(["mount", "-t", "proc", "proc", str(p / "proc")], check=True)
+subprocess.run(["mount", "--bind", {str(host_dir)!r}, str(p / "dev" / "pts")], check=True)
+assert len(mounts_below(p)) == 2, mounts_below(p)
+remove_unfinished_root(p)
+print("exists" if p.exists() else "removed")
+"""
+    out = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, "-c", script],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "removed", out.stdout + out.stderr
+    assert (host_dir / "precious").read_text() == "host file"

@@ -9,6 +9,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,7 +97,7 @@ def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, l
     with locked(root.with_name(root.name + ".lock")):
         if not (root / "usr" / "bin" / "apt-get").exists():
             partial = root.with_name(root.name + ".partial")
-            shutil.rmtree(partial, ignore_errors=True)
+            remove_unfinished_root(partial)
             failed = run_logged(["debootstrap", "--variant=minbase", spec.suite, str(partial),
                                  spec.mirror], env=dict(os.environ), cwd=Path("/"), log=log, name=name)
             if failed:
@@ -135,6 +136,35 @@ def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, l
                                "patches": [asdict(p) for p in spec.patches],
                                "setup": spec.setup, "inputs": [asdict(i) for i in spec.inputs]})
         write_text(stamp, json.dumps({"digest": digest, "packages": versions}, indent=1, sort_keys=True))
+
+
+def mounts_below(path: Path) -> list[str]:
+    """Mount points at or below `path` in this mount namespace, deepest first."""
+    prefix = str(path).rstrip("/") + "/"
+    found = []
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            # field 5 is the mount point, with space, tab, newline, backslash as \ooo
+            mp = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])
+            if mp == prefix[:-1] or mp.startswith(prefix):
+                found.append(mp)
+    return sorted(found, key=len, reverse=True)
+
+
+def remove_unfinished_root(partial: Path) -> None:
+    """Remove what an interrupted debootstrap left. A killed debootstrap leaves /proc,
+    /sys and bound device files mounted inside it: unmount those first, so that the
+    removal never reaches into them."""
+    if not partial.exists():
+        return
+    for mp in mounts_below(partial):
+        subprocess.run(["umount", "--lazy", mp], capture_output=True)
+    shutil.rmtree(partial, ignore_errors=True)
+    if partial.exists():
+        left = mounts_below(partial)
+        raise ToolchainError(f"could not remove the unfinished root {partial}"
+                             + (f" (still mounted: {', '.join(left)})" if left else "")
+                             + ": remove it by hand, then run again")
 
 
 HOST_TOOLS = {"bwrap": "bubblewrap", "debootstrap": "debootstrap"}
