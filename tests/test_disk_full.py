@@ -5,7 +5,6 @@ import base64
 import os
 import zipfile
 
-from conftest import FakeProject  # noqa: F401  (fixture type)
 
 SMALL_DISK = 64 * 1024
 

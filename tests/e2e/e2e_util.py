@@ -32,6 +32,33 @@ def doit(*args, check=True, timeout=3600) -> subprocess.CompletedProcess:
     return out
 
 
+def start(*args, output: Path) -> subprocess.Popen:
+    """doit in the background, in its own process group (so that a signal reaches the
+    whole group, as Ctrl-C in a terminal does), its output in `output`."""
+    with open(output, "w") as f:
+        return subprocess.Popen([sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"),
+                                 "-d", str(PROJECT), *args], stdout=f, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def log_of(b_source: Path, task: str, since: float) -> str:
+    """The log of `task` if that task started after `since` (else "")."""
+    log = b_source / "cross-build" / ".wasmbuild" / "logs" / (task.replace(":", "-") + ".log")
+    try:
+        return log.read_text(errors="replace") if log.stat().st_mtime >= since else ""
+    except FileNotFoundError:
+        return ""
+
+
 def step_times(out) -> dict[str, str]:
     """'ok make_host:wasi (2m03s)' lines -> {task: time}."""
     return dict(re.findall(r"^ok (\S+) \((\S+)\)$", out.stderr, re.M))

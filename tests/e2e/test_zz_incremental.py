@@ -2,11 +2,13 @@
 tests: it edits the session's copy of the CPython source)."""
 import os
 import re
+import signal
+import time
 import zipfile
 
 import yaml
 
-from e2e_util import PROJECT, doit, ran, record
+from e2e_util import PROJECT, doit, log_of, ran, record, start, wait_for
 
 
 def _edit(path, old, new):
@@ -81,8 +83,17 @@ def _targets_copy(tmp_path, edit):
 
 
 def test_configure_args_change_reconfigures_that_host_only(wasi, tmp_path):
+    """... even when the first run of that configure is stopped by Ctrl-C half-way."""
     targets = _targets_copy(tmp_path, lambda d: d["configure"]["args"].append("--without-doc-strings"))
-    out = doit("host:wasi", f"cpython={wasi.source}", f"targets={targets}")
+    args = ("host:wasi", f"cpython={wasi.source}", f"targets={targets}")
+    since = time.time()
+    proc = start(*args, output=tmp_path / "interrupted.out")
+    wait_for(lambda: log_of(wasi.source, "configure_host:wasi", since).count("checking ") >= 40,
+             300, "configure_host:wasi to be half-way")
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=60) != 0
+    assert not (wasi.build_dir / "Makefile").exists()      # no Makefile that looks finished
+    out = doit(*args)
     steps = ran(out)
     assert "configure_host:wasi" in steps and "make_host:wasi" in steps
     assert not any(s.startswith("build_python") for s in steps), steps
