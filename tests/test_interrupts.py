@@ -1,8 +1,10 @@
 """What an interrupted step leaves behind is never taken for finished work."""
 import os
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from fakes import PROJECT
 from wasmbuild.actions import MAKE_STARTED, remove_unfinished_outputs
@@ -96,3 +98,52 @@ print("exists" if p.exists() else "removed")
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "removed", out.stdout + out.stderr
     assert (host_dir / "precious").read_text() == "host file"
+
+
+def _slow_libffi(fake):
+    def slow(d):
+        dep = next(x for x in d["dependencies"] if x["name"] == "libffi")
+        # slow until the test says otherwise (same step text: the same settings)
+        dep["steps"][0]["run"] = ('echo "dep started" >> "$FAKE_RUNS"; '
+                                  'test -f "$FAKE_RUNS.fast" || sleep 60; ' + dep["steps"][0]["run"])
+    fake.edit_target("wasm32-emscripten.yaml", slow)
+
+
+def _start_and_wait_for_dep(fake):
+    proc = subprocess.Popen(fake.doit_argv("host:emscripten"), env=fake.env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    end = time.monotonic() + 60
+    while "dep started" not in "\n".join(fake.runs()) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert "dep started" in "\n".join(fake.runs())
+    return proc
+
+
+def test_ctrl_c_stops_the_run_at_once_and_the_next_run_redoes_the_step(fake):
+    """Ctrl-C in a terminal signals the whole process group (doit, its threads' commands)."""
+    _slow_libffi(fake)
+    proc = _start_and_wait_for_dep(fake)
+    start = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(timeout=30)
+    assert time.monotonic() - start < 10 and proc.returncode != 0
+    fake.reset_runs()
+    Path(f"{fake.runs_file}.fast").touch()
+    fake.doit("host:emscripten")
+    assert "dep started" in fake.runs()                    # the step was not taken as done
+    assert (fake.cross_build / "wasm32-emscripten" / "python.js").exists()
+
+
+def test_sigint_to_doit_alone_stops_the_run_too(fake):
+    """`kill -INT <doit pid>` (a script, an IDE): the commands of running steps do not get
+    the signal, and doit's worker threads would wait for them; wasmbuild stops them."""
+    _slow_libffi(fake)
+    proc = _start_and_wait_for_dep(fake)
+    start = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=90)
+    assert time.monotonic() - start < 10, "doit waited for the running step's command"
+    assert proc.returncode != 0
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-f", "FAKE_RUNS.fast. .. sleep 60"], capture_output=True, text=True)
+    assert left.stdout == "", "the step's command outlived doit"

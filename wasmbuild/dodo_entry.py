@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import sys
 from pathlib import Path
 
 from .errors import WasmbuildError
-from . import report
+from . import report, runlog
 from .plan import Settings, make_plan
 from .tasks import Graph
 
@@ -61,6 +62,19 @@ def lock_cross_build(state_dir: Path, cross_build: Path) -> None:
     _held_locks.append(f)            # held until this process exits
 
 
+def stop_on_signals() -> None:
+    """Ctrl-C (SIGINT) or SIGTERM: stop the commands of the running steps too. They run
+    in their own process groups, so a terminal's Ctrl-C reaches only doit; and doit's
+    worker threads would otherwise wait for them (or leave them running)."""
+    def handler(signum, frame):
+        runlog.stop_running_commands(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
 def load(get_var) -> dict:
     try:
         plan = make_plan(settings_from_vars(get_var))
@@ -70,6 +84,7 @@ def load(get_var) -> dict:
     plan.state_dir.mkdir(parents=True, exist_ok=True)
     if doit_command(sys.argv) not in READ_ONLY_COMMANDS:
         lock_cross_build(plan.state_dir, plan.cross_build)
+        stop_on_signals()
     graph = Graph(plan)
     report.PLAN = plan
 

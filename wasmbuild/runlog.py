@@ -8,8 +8,10 @@ and the log's path.
 from __future__ import annotations
 
 import collections
+import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -91,6 +93,25 @@ def format_seconds(s: float) -> str:
     return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
+# The commands running now. Each runs in its own process group, so that stopping one
+# stops everything it started (make's compilers, configure's tests); doit's worker
+# threads never see a Ctrl-C, so the main thread stops them (stop_running_commands).
+_running: set[subprocess.Popen] = set()
+_running_lock = threading.Lock()
+
+
+def stop_running_commands(sig: int = signal.SIGINT) -> None:
+    """Send `sig` to the process group of every running command (SIGINT lets make
+    delete the target it was writing)."""
+    with _running_lock:
+        procs = list(_running)
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def run_logged(argv: list[str], *, env: dict, cwd: Path, log: Path, name: str,
                title: str | None = None, stdin=subprocess.DEVNULL):
     """Run argv; append everything to `log`. Returns None on success, TaskFailed otherwise."""
@@ -102,7 +123,9 @@ def run_logged(argv: list[str], *, env: dict, cwd: Path, log: Path, name: str,
         with Progress(name) as progress:
             proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=stdin, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True, errors="replace",
-                                    start_new_session=False)
+                                    start_new_session=True)
+            with _running_lock:
+                _running.add(proc)
             try:
                 for line in proc.stdout:
                     out.write(line)
@@ -110,10 +133,13 @@ def run_logged(argv: list[str], *, env: dict, cwd: Path, log: Path, name: str,
                     progress.saw(line)
                 rc = proc.wait()
             except BaseException:
-                # Ctrl-C: make sure the child is gone before doit records anything.
-                proc.kill()
+                # interrupted in this thread: the command's group goes before doit records anything
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 raise
+            finally:
+                with _running_lock:
+                    _running.discard(proc)
         out.write(f"[exit {rc}]\n")
     if rc != 0:
         shown = "\n".join("    " + l for l in tail)

@@ -68,7 +68,9 @@ class Sandbox:
         for p in _outermost([*rw, *self.host_rw]):
             self._mount_point(p)
             bw += ["--bind", str(p), str(p)]
-        bw += ["--chdir", str(cwd), "--die-with-parent", "--clearenv"]
+        # its own pid namespace: when doit dies, even by SIGKILL, --die-with-parent ends
+        # the namespace and with it every process the command started
+        bw += ["--chdir", str(cwd), "--unshare-pid", "--die-with-parent", "--clearenv"]
         for k, v in env.items():
             bw += ["--setenv", k, v]
         return bw + ["--", *argv], env
