@@ -25,6 +25,11 @@ from .runlog import run_logged
 from .sandbox import Sandbox
 
 CA_DIR = Path("/usr/local/share/ca-certificates")
+# debootstrap runs on the host, not in the sandbox: in its own pid and mount namespaces,
+# so that if wasmbuild dies (even by SIGKILL) debootstrap and its children die with it,
+# and the /proc and /sys it mounts in the new root vanish with the namespace.
+DIES_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL",
+                    "unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]
 INPUTS_IN_ROOT = "/opt/wasmbuild/inputs"
 
 
@@ -98,8 +103,9 @@ def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, l
         if not (root / "usr" / "bin" / "apt-get").exists():
             partial = root.with_name(root.name + ".partial")
             remove_unfinished_root(partial)
-            failed = run_logged(["debootstrap", "--variant=minbase", spec.suite, str(partial),
-                                 spec.mirror], env=dict(os.environ), cwd=Path("/"), log=log, name=name)
+            failed = run_logged([*DIES_WITH_PARENT, "debootstrap", "--variant=minbase", spec.suite,
+                                 str(partial), spec.mirror], env=dict(os.environ), cwd=Path("/"),
+                                log=log, name=name)
             if failed:
                 raise ToolchainError(str(failed))
             partial.rename(root)
