@@ -25,12 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
-
-from wasmbuild.paths import cache_dir  # noqa: E402
-from wasmbuild.plan import Settings, make_plan  # noqa: E402
-from wasmbuild.source import default_source_dir  # noqa: E402
+from common import PROJECT, base_source, copy_source
+from wasmbuild.paths import cache_dir
+from wasmbuild.plan import Settings, make_plan
 
 ADAPTATIONS = [
     "EM_CONFIG=/opt/wasmbuild/emscripten/config (the root's writable emscripten config; "
@@ -131,19 +128,12 @@ def main():
     ap.add_argument("--cpython", help="CPython source (default: wasmbuild's default source)")
     ap.add_argument("--skip-official", action="store_true")
     args = ap.parse_args()
-    if args.cpython:
-        base = Path(args.cpython).resolve()
-    else:
-        subprocess.run([sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"), "-d", str(PROJECT),
-                        "source:cpython"], check=True, capture_output=True)
-        base = default_source_dir("3.13.5")
+    base = base_source(args.cpython)
     work = Path(tempfile.mkdtemp(prefix="wasmbuild-bench-"))
     use_fresh_config_cache(work / "cache")
     tools = []
     for cls in ([Ours] if args.skip_official else [Ours, Official]):
-        copy = work / cls.__name__.lower() / "cpython"
-        shutil.copytree(base, copy, symlinks=True, ignore=shutil.ignore_patterns("cross-build", "builddir"))
-        tools.append(cls(copy))
+        tools.append(cls(copy_source(base, work / cls.__name__.lower() / "cpython")))
     rows = {}
     cold_steps = []
     cold = {"CCACHE_RECACHE": "1"}          # compile everything, as with an empty ccache

@@ -31,11 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
-
-from wasmbuild.paths import cache_dir  # noqa: E402
-from wasmbuild.source import default_source_dir  # noqa: E402
+from common import PROJECT, base_source, copy_source
+from wasmbuild.paths import cache_dir
 
 # round kind -> (how many of the 20, the window in which the signal lands, seconds)
 KINDS = {
@@ -148,15 +145,8 @@ def main():
     ap.add_argument("--cpython", help="CPython source to copy (default: wasmbuild's default source)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    if args.cpython:
-        base = Path(args.cpython).resolve()
-    else:
-        subprocess.run([sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"), "-d", str(PROJECT),
-                        "source:cpython"], check=True, capture_output=True)
-        base = default_source_dir("3.13.5")
     work = Path(tempfile.mkdtemp(prefix="wasmbuild-stress-"))
-    src = work / "cpython"
-    shutil.copytree(base, src, symlinks=True, ignore=shutil.ignore_patterns("cross-build"))
+    src = copy_source(base_source(args.cpython), work / "cpython")
     st = Stress(src, work)
     print(f"seed {args.seed}; work in {work}; first build ...", flush=True)
     out, took = st.doit("host:emscripten", cache=st.cache)
