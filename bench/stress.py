@@ -40,7 +40,7 @@ KINDS = {
     "lib-edit": (3, (0.05, 1.5)),      # Lib edit only: the zip
     "clean": (5, (0.5, 110.0)),        # doit clean host:emscripten: deps, configure, make, zip, loaders
     "download": (2, (0.1, 35.0)),      # libffi tarball gone + its build cleaned: fetch, dep, relink
-    "toolchain": (2, (1.0, 300.0)),    # a toolchain root from nothing: debootstrap, apt, setup
+    "toolchain": (2, (1.0, 150.0)),    # a toolchain root from nothing: debootstrap, apt, setup
 }
 STEP_LINE = re.compile(r"^(>>|ok|!!) (\S+)")
 DOC_RE = re.compile(r'See PEP 585(?: \[stress \d+\])?')

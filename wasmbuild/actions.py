@@ -51,6 +51,12 @@ def task_action(name: str, log: Path, fn, /, *args, **kwargs):
 
 def provision_toolchain(tp, log: Path, changed=()):
     tc = tp.toolchain
+    if stamp_matches(tp)():
+        # provisioned with this YAML already, by a run for another cross-build dir (each
+        # has its own doit state): nothing to do, and no apt-get update either
+        with open(log, "a") as f:
+            f.write(f"already provisioned: {tp.stamp}\n")
+        return
     if tp.provider == "debian-root":
         provision.provision_debian_root(tc, tc.providers.debian_root, tp.digest, log)
     else:
