@@ -34,7 +34,7 @@ def test_list_all_shows_every_step_of_both_targets(fake):
     for t in ("emscripten", "wasi"):
         for step in ("configure_host", "make_host", "stdlib_zip", "loaders", "host", "test"):
             assert f"{step}:{t}" in names
-    assert {"build_python:configure", "build_python:make", "dep:emscripten-libffi",
+    assert {"build_python:configure", "build_python:interpreter", "build_python:make", "dep:emscripten-libffi",
             "dep:wasi-zlib", "dep:wasi-bzip2", "toolchain:emscripten", "toolchain:wasi"} <= names
     info = fake.doit("info", "host:emscripten", check=False).stdout   # exit 1: not up to date
     assert "make_host:emscripten" in info and "stdlib_zip:emscripten" in info
@@ -147,6 +147,17 @@ def test_dependency_change_rebuilds_it_and_dependants_only(fake):
     assert "dep:emscripten-libffi" in ran(out) and "make_host:emscripten" in ran(out)
     assert "dep:emscripten-ports" not in ran(out)
     assert not any(t.startswith(("build_python", "configure_host")) for t in ran(out))
+
+
+def test_configure_waits_for_the_build_pythons_interpreter_only(fake):
+    """configure asks the build Python its version: it may run while the build Python's
+    extension modules are made; make-host needs all of it."""
+    configure = fake.doit("info", "configure_host:emscripten", check=False).stdout
+    assert "- build_python:interpreter" in configure and "- build_python:make" not in configure, configure
+    make = fake.doit("info", "make_host:emscripten", check=False).stdout
+    assert "- build_python:make" in make, make
+    fake.doit("host:emscripten")
+    assert "make python build" in fake.runs(), fake.runs()      # `make python` in the build dir
 
 
 def test_build_python_is_shared_by_both_targets(fake):

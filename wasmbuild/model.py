@@ -132,6 +132,10 @@ class BuildPython:
     configure: Configure
     make: Make
     executable: str = "python"
+    # make targets that build the interpreter itself: configure for a target needs only
+    # that (it asks its version), so it starts while the rest of `make` runs. Empty: one
+    # make for everything, and configure waits for it.
+    interpreter_targets: list[str] = field(default_factory=list)
     # Source paths (folders end in /) that decide the bytecode the build Python writes:
     # the stdlib zip is recompiled when one of them changes, not whenever a C edit
     # relinks the build Python.

@@ -141,22 +141,41 @@ class Graph:
             "targets": [str(cwd / "Makefile"), str(cwd / "config.status")],
             "clean": [(_rmtree, [cwd])],
         }
-        margv = [*bp.make.wrapper, "make", f"-j{plan.settings.jobs}", *bp.make.args, *bp.make.targets]
-        yield {
-            "basename": "build_python", "name": "make",
-            "doc": "make the native build Python",
-            "actions": [self._action("build_python:make", actions.make, plan, tp.sandbox, cwd=cwd,
-                                     argv=margv, env=dict(bp.make.env), log=plan.log("build_python:make"),
-                                     name="build_python:make", toolchain_stamp=tp.identity)],
-            "file_dep": [str(cwd / "Makefile"), str(tp.identity)],
-            "task_dep": ["build_python:configure"],
-            "uptodate": [treestate.unchanged(self.src_tree, "sources", self.snapshots),
-                         config_changed({"argv": margv, "env": bp.make.env})],
-            # configure deletes pybuilddir.txt: as a target it makes make run after any
-            # configure, even one that wrote an identical Makefile
-            "targets": [str(plan.build_python), str(cwd / "pybuilddir.txt")],
-            "clean": True,
-        }
+
+        def make_task(task: str, doc: str, targets: list[str], outputs: list[str], file_dep: list[str],
+                      task_dep: list[str]) -> dict:
+            argv = [*bp.make.wrapper, "make", f"-j{plan.settings.jobs}", *bp.make.args, *targets]
+            return {
+                "basename": "build_python", "name": task.split(":")[1], "doc": doc,
+                "actions": [self._action(task, actions.make, plan, tp.sandbox, cwd=cwd, argv=argv,
+                                         env=dict(bp.make.env), log=plan.log(task), name=task,
+                                         toolchain_stamp=tp.identity)],
+                "file_dep": [str(cwd / "Makefile"), str(tp.identity), *file_dep],
+                "task_dep": task_dep,
+                "uptodate": [treestate.unchanged(self.src_tree, "sources", self.snapshots),
+                             config_changed({"argv": argv, "env": bp.make.env})],
+                "targets": outputs,
+                "clean": True,
+            }
+
+        # configure deletes pybuilddir.txt: as a target it makes make run after any
+        # configure, even one that wrote an identical Makefile
+        if bp.interpreter_targets:
+            yield make_task("build_python:interpreter", "make the native build Python's interpreter",
+                            bp.interpreter_targets, [str(plan.build_python)], [], ["build_python:configure"])
+            yield make_task("build_python:make", "make the rest of the native build Python",
+                            bp.make.targets, [str(cwd / "pybuilddir.txt")], [str(plan.build_python)],
+                            ["build_python:interpreter"])
+        else:
+            yield make_task("build_python:make", "make the native build Python", bp.make.targets,
+                            [str(plan.build_python), str(cwd / "pybuilddir.txt")], [],
+                            ["build_python:configure"])
+
+    @property
+    def build_python_interpreter_task(self) -> str:
+        """What a target's configure waits for: the build Python's interpreter."""
+        return ("build_python:interpreter" if self.plan.project.build_python.interpreter_targets
+                else "build_python:make")
 
     # ------------------------------------------------------------ one target
     def target_tasks(self, tgt: TargetPlan):
@@ -207,7 +226,7 @@ class Graph:
                                      env=env, log=plan.log(name), name=name, cache_key=key,
                                      setup_local=t.setup_local)],
             "file_dep": file_dep,
-            "task_dep": ["build_python:make", *[dp.task for dp in tgt.deps]],
+            "task_dep": [self.build_python_interpreter_task, *[dp.task for dp in tgt.deps]],
             "uptodate": [config_changed({"argv": argv, "env": env,
                                          "setup_local": actions.digest(t.setup_local)})],
             "targets": [str(bdir / "Makefile"), str(bdir / "config.status")],
@@ -228,7 +247,8 @@ class Graph:
                                      toolchain_stamp=tp.identity, relink=[Path(a) for a in artifacts],
                                      relink_if=dep_outputs)],
             "file_dep": [str(bdir / "Makefile"), str(plan.build_python), str(tp.identity), *dep_outputs],
-            "task_dep": [f"configure_host:{t.name}"],
+            # make runs the build Python (freezing, checks): all of it, modules included
+            "task_dep": [f"configure_host:{t.name}", "build_python:make"],
             "uptodate": [treestate.unchanged(self.src_tree, "sources", self.snapshots),
                          config_changed({"argv": margv, "env": t.make.env})],
             "targets": [*artifacts, str(bdir / "pybuilddir.txt")],

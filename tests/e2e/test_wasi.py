@@ -28,7 +28,7 @@ def test_script_file_and_exit_code(wasi, tmp_path):
 
 def test_build_python_built_once_for_both_targets(wasi):
     # the wasi fixture ran `doit host:wasi` after `doit host:emscripten`
-    assert "build_python:configure" not in wasi.times and "build_python:make" not in wasi.times
+    assert not any(step.startswith("build_python:") for step in wasi.times), wasi.times
     record("sizes-wasi", {"python.wasm": (wasi.build_dir / "python.wasm").stat().st_size})
 
 

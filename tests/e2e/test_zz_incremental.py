@@ -124,9 +124,9 @@ def test_broken_c_file_shows_log_tail_and_path_then_recovers(emscripten):
     out = emscripten.doit("host:emscripten", check=False)
     text = out.stdout + out.stderr
     assert out.returncode != 0
-    # the build Python compiles the file first, so its make is the one that fails
-    assert "build_python:make: command failed" in text
-    assert re.search(r"last \d+ lines of \S+/build_python-make\.log", text)
+    # the build Python's interpreter compiles the file first, so its make is the one that fails
+    assert "build_python:interpreter: command failed" in text
+    assert re.search(r"last \d+ lines of \S+/build_python-interpreter\.log", text)
     assert "listobject.c" in text and "error: unknown type name" in text
     assert "full log: " in text
     c.write_text(good)
