@@ -27,6 +27,22 @@ def test_objects_of_an_unfinished_make_are_removed(tmp_path):
     assert old.exists() and source.exists() and not truncated.exists()
 
 
+def test_unfinished_outputs_include_symlinks_to_them(tmp_path):
+    """make links build/lib.*/x.so to Modules/x.so: removing the target first must not
+    stop the cleanup at the now dangling link (found by bench/stress.py)."""
+    started = tmp_path / MAKE_STARTED
+    started.touch()
+    (tmp_path / "Modules").mkdir()
+    (tmp_path / "build" / "lib").mkdir(parents=True)
+    target = tmp_path / "Modules" / "_ctypes_test.so"
+    target.write_bytes(b"\0asm")
+    link = tmp_path / "build" / "lib" / "_ctypes_test.so"
+    link.symlink_to(os.path.relpath(target, link.parent))
+    target.unlink()                                      # as if removed first
+    assert remove_unfinished_outputs(tmp_path, started) == [link]
+    assert not os.path.lexists(link)
+
+
 def test_nothing_removed_after_a_finished_make(tmp_path):
     (tmp_path / "a.o").write_bytes(b"x")
     assert remove_unfinished_outputs(tmp_path, tmp_path / MAKE_STARTED) == []

@@ -222,9 +222,14 @@ def remove_unfinished_outputs(cwd: Path, started: Path) -> list[Path]:
         for f in files:
             if f.endswith(BUILD_OUTPUT_SUFFIXES):
                 p = Path(root) / f
-                if p.stat().st_mtime_ns >= since:
-                    p.unlink()
-                    removed.append(p)
+                try:
+                    # lstat: a symlink make made (build/lib.*/x.so -> Modules/x.so) is judged by
+                    # its own time, and stays judgeable once its target is removed
+                    if p.lstat().st_mtime_ns >= since:
+                        p.unlink()
+                        removed.append(p)
+                except FileNotFoundError:
+                    pass
     return removed
 
 

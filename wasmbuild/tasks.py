@@ -388,7 +388,8 @@ class Graph:
                 "writable": [str(sb.root) + p for p in sb.writable] if sb.root else [],
                 "writable_in_root": list(sb.writable),
                 "ro": [str(self.plan.source.path)],
-                "rw": [str(self.plan.cross_build), *sb.host_rw]}
+                # not the ccache dir (host_rw): running the interpreter compiles nothing
+                "rw": [str(self.plan.cross_build)]}
 
     def _unsupported(self, tgt: TargetPlan):
         def fail():
