@@ -13,7 +13,8 @@ closed session). Then:
   - the interpreter must show both edits of this round (nothing stale was trusted),
   - one more `doit host:emscripten` must run nothing (doit's state tells the truth).
 Prints a table and the counts (interrupts, recoveries, failures) and writes
-bench/STRESS.md. Works on its own copy of the source, with its own download cache.
+bench/STRESS.md. Works on its own copy of the source, with its own toolchain root and
+download cache.
 """
 from __future__ import annotations
 
@@ -50,10 +51,12 @@ class Stress:
     def __init__(self, src: Path, work: Path):
         self.src, self.work = src, work
         self.build_dir = src / "cross-build" / "wasm32-emscripten"
-        self.cache = work / "cache"            # shares the root, ccache and config-cache
+        # its own toolchain root (provisioned by the first build), so that nothing else
+        # on this machine re-provisions the root under it; ccache and config-cache shared
+        self.cache = work / "cache"
         self.cache.mkdir()
         real = cache_dir()
-        for sub in ("toolchains", "ccache", "config-cache"):
+        for sub in ("ccache", "config-cache"):
             (real / sub).mkdir(parents=True, exist_ok=True)
             (self.cache / sub).symlink_to(real / sub)
         shutil.copytree(real / "downloads", self.cache / "downloads")   # rounds delete from it

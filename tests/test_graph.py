@@ -309,3 +309,19 @@ def test_run_task_passes_arguments_to_python_sh(fake):
     runs = fake.runs()
     assert runs and runs[-1].startswith("wasmtime run") and runs[-1].endswith("python.wasm -c print(1)"), runs
     assert sh.exists()
+
+
+def test_toolchain_stamp_digest_does_not_depend_on_the_cache_dir(tmp_path, monkeypatch):
+    """Runs with another WASMBUILD_CACHE (the bench, the stress script) share the root:
+    its stamp must not flip between them (each flip was a re-provisioning, and made a
+    no-op run run the toolchain tasks)."""
+    import fakes
+    from wasmbuild.plan import Settings, make_plan
+    tree = fakes.make_cpython_tree(tmp_path / "cpython")
+    digests, envs = set(), []
+    for cache in ("one", "two"):
+        monkeypatch.setenv("WASMBUILD_CACHE", str(tmp_path / cache))
+        tp = make_plan(Settings(cpython=str(tree))).toolchains["emscripten"]
+        digests.add(tp.digest)
+        envs.append(tp.sandbox.env["CCACHE_DIR"])
+    assert len(digests) == 1 and envs[0] != envs[1]

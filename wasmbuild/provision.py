@@ -56,10 +56,18 @@ def write_identity(stamp: Path, identity: dict) -> None:
         write_text(path, text)
 
 
+# Provider keys that say how commands run in the toolchain, not what is installed in it;
+# they may name per-user paths (the ccache dir under WASMBUILD_CACHE), so runs with other
+# caches must not take the shared root for a different one and provision it again.
+RUNTIME_KEYS = ("env", "path", "host_writable")
+
+
 def spec_digest(toolchain: Toolchain, provider: str) -> str:
-    """What provisioning depends on: the provider's YAML and the files it installs."""
+    """What provisioning depends on: the provider's YAML (what it installs) and the files
+    it installs."""
     spec = getattr(toolchain.providers, provider.replace("-", "_"))
-    h = hashlib.sha256(json.dumps([provider, asdict(spec), asdict(toolchain.version)],
+    installed = {k: v for k, v in asdict(spec).items() if k not in RUNTIME_KEYS}
+    h = hashlib.sha256(json.dumps([provider, installed, asdict(toolchain.version)],
                                   sort_keys=True).encode())
     for rel in sorted(getattr(spec, "files", {}).values()):
         h.update((paths.PROJECT_DIR / rel).read_bytes())

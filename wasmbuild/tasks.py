@@ -126,7 +126,7 @@ class Graph:
         configure_rel = os.path.relpath(plan.source.path / "configure", cwd)
         argv = [*bp.configure.wrapper, configure_rel, *bp.configure.args]
         env = dict(bp.configure.env)
-        key = actions.digest([tp.digest, plan.source.version, argv, env])
+        key = actions.digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env])
         yield {"basename": "build_python", "name": None,
                "doc": "the native build Python, shared by every target"}
         yield {
@@ -214,7 +214,7 @@ class Graph:
         if t.configure.config_site:
             env["CONFIG_SITE"] = t.configure.config_site
             file_dep.append(t.configure.config_site)
-        key = actions.digest([tp.digest, plan.source.version, argv, env,
+        key = actions.digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env,
                               Path(t.configure.config_site).read_text()
                               if t.configure.config_site and Path(t.configure.config_site).exists()
                               else None])
