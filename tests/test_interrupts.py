@@ -163,3 +163,25 @@ def test_sigint_to_doit_alone_stops_the_run_too(fake):
     time.sleep(0.5)
     left = subprocess.run(["pgrep", "-f", "FAKE_RUNS.fast. .. sleep 60"], capture_output=True, text=True)
     assert left.stdout == "", "the step's command outlived doit"
+
+
+def test_ctrl_c_in_doit_run_belongs_to_the_interpreter(tmp_path):
+    """`doit run:<target>` with a REPL: Ctrl-C is a KeyboardInterrupt in the REPL, and
+    wasmbuild goes on waiting for it (as a shell does)."""
+    child = ("import time\ntry:\n    print('ready', flush=True)\n    time.sleep(30)\n"
+             "except KeyboardInterrupt:\n    print('child got Ctrl-C', flush=True)\n")
+    parent = f"""
+import subprocess, sys
+sys.path.insert(0, {str(PROJECT)!r})
+from wasmbuild import dodo_entry, runlog
+dodo_entry.stop_on_signals()
+with runlog.foreground():
+    rc = subprocess.call([sys.executable, "-c", {child!r}])
+print("wasmbuild went on, rc", rc, flush=True)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stdout.readline().strip() == "ready"
+    os.killpg(proc.pid, signal.SIGINT)                  # the terminal's Ctrl-C: the whole group
+    rest = proc.communicate(timeout=20)[0]
+    assert "child got Ctrl-C" in rest and "wasmbuild went on, rc 0" in rest, rest

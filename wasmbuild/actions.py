@@ -17,7 +17,7 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from . import fetch, provision, source, versions
+from . import fetch, provision, runlog, source, versions
 from .atomic import copy_file, write_text
 from .errors import WasmbuildError
 from .paths import cache_dir
@@ -310,8 +310,10 @@ def serve_web(web_dir):
 # ---------------------------------------------------------------- using the interpreter
 
 def run_interpreter(python_sh: str, args=()):
-    """`doit run:<target> -- ARGS`: the interpreter in the foreground, its exit status kept."""
-    rc = subprocess.call([python_sh, *args])
+    """`doit run:<target> -- ARGS`: the interpreter in the foreground, its exit status kept.
+    Ctrl-C belongs to it (a KeyboardInterrupt in its REPL), as in a shell."""
+    with runlog.foreground():
+        rc = subprocess.call([python_sh, *args])
     return None if rc == 0 else TaskFailed(f"{python_sh} exited with status {rc}")
 
 

@@ -67,7 +67,8 @@ def stop_on_signals() -> None:
     in their own process groups, so a terminal's Ctrl-C reaches only doit; and doit's
     worker threads would otherwise wait for them (or leave them running)."""
     def handler(signum, frame):
-        runlog.stop_running_commands(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+        if not runlog.stop_running_commands(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM):
+            return                     # `doit run:<target>`: the interpreter handles its Ctrl-C
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise SystemExit(128 + signum)

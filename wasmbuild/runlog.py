@@ -8,6 +8,7 @@ and the log's path.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 import shlex
@@ -100,9 +101,26 @@ _running: set[subprocess.Popen] = set()
 _running_lock = threading.Lock()
 
 
-def stop_running_commands(sig: int = signal.SIGINT) -> None:
+_foreground = []          # interactive commands running now (doit run:<target>)
+
+
+@contextlib.contextmanager
+def foreground():
+    """An interactive command: it shares the terminal's process group, so Ctrl-C reaches
+    it directly, and wasmbuild lets it decide (a REPL goes on)."""
+    _foreground.append(True)
+    try:
+        yield
+    finally:
+        _foreground.pop()
+
+
+def stop_running_commands(sig: int = signal.SIGINT) -> bool:
     """Send `sig` to the process group of every running command (SIGINT lets make
-    delete the target it was writing)."""
+    delete the target it was writing). False, and nothing sent, while an interactive
+    command runs in the foreground and Ctrl-C is its own."""
+    if _foreground and sig == signal.SIGINT:
+        return False
     with _running_lock:
         procs = list(_running)
     for proc in procs:
@@ -110,6 +128,7 @@ def stop_running_commands(sig: int = signal.SIGINT) -> None:
             os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+    return True
 
 
 def run_logged(argv: list[str], *, env: dict, cwd: Path, log: Path, name: str,
