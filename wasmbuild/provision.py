@@ -123,10 +123,14 @@ def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, l
         for crt in CA_DIR.glob("*.crt") if CA_DIR.is_dir() else []:
             shutil.copyfile(crt, ca / crt.name)
         write_text(root / "etc/apt/sources.list", f"deb {spec.mirror} {spec.suite} main\n")
-        # `dpkg --configure -a` finishes an install that an interrupt cut short
+        # `dpkg --configure -a` finishes an install that an interrupt cut short;
+        # ca-certificates whatever the toolchain lists: the host's CAs copied above are
+        # installed with it (toolchains provisioned in another order, or two at once,
+        # found it missing)
+        packages = [*spec.packages, *([] if "ca-certificates" in spec.packages else ["ca-certificates"])]
         in_root("dpkg --configure -a && apt-get update -q && apt-get install -y -q --no-install-recommends "
-                + " ".join(_quote(p) for p in spec.packages) + " && update-ca-certificates >/dev/null",
-                "apt-get install " + " ".join(spec.packages))
+                + " ".join(_quote(p) for p in packages) + " && update-ca-certificates >/dev/null",
+                "apt-get install " + " ".join(packages))
         for item in spec.inputs:
             src = fetch.fetch(item)
             dest = root / INPUTS_IN_ROOT.lstrip("/") / item.file
