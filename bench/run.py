@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: wasmbuild against CPython's own script on the same source, same toolchain root.
 
-    python3 bench/run.py [--cpython PATH] [--skip-official]
+    python3 bench/run.py [--cpython PATH] [--skip-official] [--cold-only]
 
 Scenarios (emscripten, CPython 3.13's Tools/wasm/wasm_build.py emscripten-node-dl):
 cold build (ccache bypassed: CCACHE_RECACHE; no saved configure answers), no-op, one C file edited, one Lib file edited,
@@ -127,6 +127,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cpython", help="CPython source (default: wasmbuild's default source)")
     ap.add_argument("--skip-official", action="store_true")
+    ap.add_argument("--cold-only", action="store_true", help="only the cold builds (bench/RESULTS-cold.md)")
     args = ap.parse_args()
     base = base_source(args.cpython)
     work = Path(tempfile.mkdtemp(prefix="wasmbuild-bench-"))
@@ -141,6 +142,8 @@ def main():
         print(f"[{t.name}] cold build ...", flush=True)
         rows.setdefault("cold build", {})[t.name] = t.build(cold)
         cold_steps = getattr(t, "steps", cold_steps)
+        if args.cold_only:
+            continue
         rows.setdefault("no-op", {})[t.name] = t.build()
         edit(t.src / "Objects" / "listobject.c", "bench edit 1")
         rows.setdefault("C file edited (Objects/listobject.c)", {})[t.name] = t.build()
@@ -148,13 +151,15 @@ def main():
         rows.setdefault("Lib file edited (Lib/json/encoder.py)", {})[t.name] = t.build()
         t.clean()
         rows.setdefault("clean rebuild, warm ccache", {})[t.name] = t.build()
-    ours = tools[0]
-    edit(ours.src / "Objects" / "listobject.c", "bench edit 2")
-    rows["C file edited (Objects/listobject.c)"]["make by hand"] = make_by_hand(ours.src)
-    report(rows, [t.name for t in tools], cold_steps)
+    if not args.cold_only:
+        ours = tools[0]
+        edit(ours.src / "Objects" / "listobject.c", "bench edit 2")
+        rows["C file edited (Objects/listobject.c)"]["make by hand"] = make_by_hand(ours.src)
+    report(rows, [t.name for t in tools], cold_steps,
+           PROJECT / "bench" / ("RESULTS-cold.md" if args.cold_only else "RESULTS.md"))
 
 
-def report(rows, names, cold_steps):
+def report(rows, names, cold_steps, dest: Path):
     header = "| scenario | " + " | ".join(f"{n} (s)" for n in names + ["make by hand"] if
                                          any(n in r for r in rows.values())) + " | ratio |"
     lines = [f"# Benchmark results ({time.strftime('%Y-%m-%d')}, {platform.node()}, "
@@ -182,7 +187,7 @@ def report(rows, names, cold_steps):
                   *[f"| {r['task']} | {r['seconds']} |" for r in cold_steps]]
     text = "\n".join(lines) + "\n"
     print(text)
-    (PROJECT / "bench" / "RESULTS.md").write_text(text)
+    dest.write_text(text)
 
 
 if __name__ == "__main__":
