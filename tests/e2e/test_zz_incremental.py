@@ -36,6 +36,10 @@ def test_c_edit_makes_without_configure_and_reaches_interpreter(emscripten):
     assert not any(s.startswith(("configure_host", "build_python:configure")) for s in steps), steps
     # the build Python was relinked, but nothing that decides bytecode changed: same zip
     assert "stdlib_zip:emscripten" not in steps, steps
+    # the touch of `configure` in the test before did not make make reconfigure by itself
+    logs = emscripten.source / "cross-build" / ".wasmbuild" / "logs"
+    for log in ("make_host-emscripten.log", "build_python-interpreter.log"):
+        assert "checking for " not in (logs / log).read_text(), log
     assert "changed: Objects/listobject.c" in out.stdout          # the report says why
     doc = emscripten.py("-c", "print(list.__class_getitem__.__doc__)")
     assert doc.stdout.strip() == "See PEP 585 (edited by the wasmbuild e2e test)", doc.stderr
