@@ -12,7 +12,8 @@ closed session). Then:
   - the next `doit host:emscripten` must finish,
   - the interpreter must show both edits of this round (nothing stale was trusted),
   - one more `doit host:emscripten` must run nothing (doit's state tells the truth).
-Prints a table and the counts (interrupts, recoveries, failures) and writes
+A build that finishes before its signal gets the same work again and a signal within the
+time it took (three tries). Prints a table and the counts (interrupts, recoveries, failures) and writes
 bench/STRESS.md. Works on its own copy of the source, with its own toolchain root and
 download cache.
 """
@@ -48,8 +49,9 @@ DOC_RE = re.compile(r'See PEP 585(?: \[stress \d+\])?')
 
 
 class Stress:
-    def __init__(self, src: Path, work: Path):
+    def __init__(self, src: Path, work: Path, root: Path | None = None):
         self.src, self.work = src, work
+        self.last_duration = 0.0
         self.build_dir = src / "cross-build" / "wasm32-emscripten"
         # its own toolchain root (provisioned by the first build), so that nothing else
         # on this machine re-provisions the root under it; ccache and config-cache shared
@@ -59,6 +61,8 @@ class Stress:
         for sub in ("ccache", "config-cache"):
             (real / sub).mkdir(parents=True, exist_ok=True)
             (self.cache / sub).symlink_to(real / sub)
+        if root:                                  # --toolchains: one provisioned by an earlier run
+            (self.cache / "toolchains").symlink_to(root.resolve())
         shutil.copytree(real / "downloads", self.cache / "downloads")   # rounds delete from it
 
     def doit_argv(self, *args):
@@ -95,12 +99,14 @@ class Stress:
         """Start the build, signal its process group after `delay` s. Returns (landed,
         steps running at that moment, exit status)."""
         log = self.work / "interrupted.log"
+        start = time.monotonic()
         with open(log, "w") as f:
             proc = subprocess.Popen(self.doit_argv("host:emscripten"), env=self.env(cache), stdout=f,
                                     stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 proc.wait(timeout=delay)
                 landed = False
+                self.last_duration = time.monotonic() - start
             except subprocess.TimeoutExpired:
                 landed = True
                 os.killpg(proc.pid, sig)
@@ -146,11 +152,13 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--cpython", help="CPython source to copy (default: wasmbuild's default source)")
+    ap.add_argument("--toolchains", type=Path,
+                    help="a toolchains dir an earlier stress run provisioned (default: provision one)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="wasmbuild-stress-"))
     src = copy_source(base_source(args.cpython), work / "cpython")
-    st = Stress(src, work)
+    st = Stress(src, work, args.toolchains)
     print(f"seed {args.seed}; work in {work}; first build ...", flush=True)
     out, took = st.doit("host:emscripten", cache=st.cache)
     if out.returncode != 0:
@@ -164,23 +172,30 @@ def main():
     rng.shuffle(plan)
     rows = []
     for n, kind in enumerate(plan, 1):
-        cache = st.cache
-        if kind == "toolchain":
-            cache = work / "cache-toolchain"            # an empty toolchains dir: provision anew
-            shutil.rmtree(cache, ignore_errors=True)
-            cache.mkdir()
-            for sub in ("ccache", "config-cache", "downloads"):
-                (cache / sub).symlink_to(st.cache / sub)
-        st.prepare(kind, n, cache)
-        lo, hi = KINDS[kind][1]
-        delay = round(rng.uniform(lo, hi), 2)
         sig = rng.choice([signal.SIGINT, signal.SIGKILL])
-        landed, running, rc = st.interrupt(cache, delay, sig)
-        ok, why, took = st.check(n, kind, cache)
+        lo, hi = KINDS[kind][1]
+        for attempt in range(3):
+            # when the build finished before the signal, the same work again, and a signal
+            # within the time it took
+            mark = n * 10 + attempt
+            cache = st.cache
+            if kind == "toolchain":
+                cache = work / "cache-toolchain"            # an empty toolchains dir: provision anew
+                shutil.rmtree(cache, ignore_errors=True)
+                cache.mkdir()
+                for sub in ("ccache", "config-cache", "downloads"):
+                    (cache / sub).symlink_to(st.cache / sub)
+            st.prepare(kind, mark, cache)
+            delay = round(rng.uniform(lo, hi), 2)
+            landed, running, rc = st.interrupt(cache, delay, sig)
+            if landed:
+                break
+            hi = max(lo * 1.5, 0.9 * st.last_duration)
+        ok, why, took = st.check(mark, kind, cache)
         if kind == "toolchain":
             shutil.rmtree(cache, ignore_errors=True)
-        row = {"n": n, "kind": kind, "signal": sig.name, "after_s": delay, "landed": landed,
-               "running": running, "recovery_s": round(took, 1), "ok": ok, "why": why}
+        row = {"n": n, "kind": kind, "signal": sig.name, "after_s": delay, "attempts": attempt + 1,
+               "landed": landed, "running": running, "recovery_s": round(took, 1), "ok": ok, "why": why}
         rows.append(row)
         print(json.dumps(row), flush=True)
     report(rows, args.seed)
@@ -202,7 +217,8 @@ def report(rows, seed):
              "|---|---|---|---|---|---|---|"]
     for r in rows:
         steps = ", ".join(r["running"]) if r["landed"] else "(build finished first)"
-        lines.append(f"| {r['n']} | {r['kind']} | {r['signal']} | {r['after_s']} | {steps} | "
+        after = f"{r['after_s']}" + (f" (try {r['attempts']})" if r.get("attempts", 1) > 1 else "")
+        lines.append(f"| {r['n']} | {r['kind']} | {r['signal']} | {after} | {steps} | "
                      f"{r['recovery_s']} | {'ok' if r['ok'] else 'FAILED: ' + r['why'][:200]} |")
     text = "\n".join(lines) + "\n"
     print(text)
