@@ -97,11 +97,11 @@ def format_seconds(s: float) -> str:
 # The commands running now. Each runs in its own process group, so that stopping one
 # stops everything it started (make's compilers, configure's tests); doit's worker
 # threads never see a Ctrl-C, so the main thread stops them (stop_running_commands).
-_running: set[subprocess.Popen] = set()
-_running_lock = threading.Lock()
+_commands: set[subprocess.Popen] = set()
+_commands_lock = threading.Lock()
 
 
-_foreground = []          # interactive commands running now (doit run:<target>)
+_foreground = []        # interactive commands running now (doit run:<target>)
 
 
 @contextlib.contextmanager
@@ -121,8 +121,8 @@ def stop_running_commands(sig: int = signal.SIGINT) -> bool:
     command runs in the foreground and Ctrl-C is its own."""
     if _foreground and sig == signal.SIGINT:
         return False
-    with _running_lock:
-        procs = list(_running)
+    with _commands_lock:
+        procs = list(_commands)
     for proc in procs:
         try:
             os.killpg(proc.pid, sig)
@@ -143,8 +143,8 @@ def run_logged(argv: list[str], *, env: dict, cwd: Path, log: Path, name: str,
             proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=stdin, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True, errors="replace",
                                     start_new_session=True)
-            with _running_lock:
-                _running.add(proc)
+            with _commands_lock:
+                _commands.add(proc)
             try:
                 for line in proc.stdout:
                     out.write(line)
@@ -157,8 +157,8 @@ def run_logged(argv: list[str], *, env: dict, cwd: Path, log: Path, name: str,
                 proc.wait()
                 raise
             finally:
-                with _running_lock:
-                    _running.discard(proc)
+                with _commands_lock:
+                    _commands.discard(proc)
         out.write(f"[exit {rc}]\n")
     if rc != 0:
         shown = "\n".join("    " + l for l in tail)
