@@ -18,6 +18,14 @@ srcdir=$(cd "$(dirname "$0")" && pwd)
 echo "configure $(basename "$PWD") $*" >> "$FAKE_RUNS"
 for a in "$@"; do case "$a" in --fail-configure) echo "configure: error: asked to fail" >&2; exit 1;; esac; done
 printf '%s\n' "$@" > configure.args
+# CPython's configure: the build Python must exist and be of the source's major.minor
+version=$(sed -n 's/^#define PY_VERSION "\([0-9]*\.[0-9]*\).*/\1/p' "$srcdir/Include/patchlevel.h")
+for a in "$@"; do case "$a" in --with-build-python=*)
+  bp=${a#--with-build-python=}
+  command -v "$bp" >/dev/null || { echo "configure: error: invalid or missing build python binary \"$bp\"" >&2; exit 1; }
+  got=$("$bp" -c "import sys; print(f'{sys.version_info.major}.{sys.version_info.minor}')")
+  [ "$got" = "$version" ] || { echo "configure: error: \"$bp\" has incompatible version $got (expected: $version)" >&2; exit 1; }
+esac; done
 rm -f pybuilddir.txt          # as CPython's configure does
 touch config.cache config.status
 cat > Makefile <<EOF
@@ -28,7 +36,7 @@ srcdir=$srcdir
 all: python python.js python.wasm pybuilddir.txt
 python: \$(srcdir)/Objects/listobject.c
 	echo "make \$@ $(basename "$PWD")" >> "\$\$FAKE_RUNS"
-	printf '#!/bin/sh\n# built from %s\nexec python3 "\$\$@"\n' "\$\$(md5sum < \$(srcdir)/Objects/listobject.c)" > python && chmod +x python
+	printf '#!/bin/sh\n# built from %s\ncase "\$\$2" in *version_info.major*) echo $version; exit;; esac\nexec python3 "\$\$@"\n' "\$\$(md5sum < \$(srcdir)/Objects/listobject.c)" > python && chmod +x python
 python.js: \$(srcdir)/Objects/listobject.c
 	echo "make \$@ $(basename "$PWD")" >> "\$\$FAKE_RUNS"
 	cat \$(srcdir)/Objects/listobject.c > python.js

@@ -34,7 +34,7 @@ def test_list_all_shows_every_step_of_both_targets(fake):
     for t in ("emscripten", "wasi"):
         for step in ("configure_host", "make_host", "stdlib_zip", "loaders", "host", "test"):
             assert f"{step}:{t}" in names
-    assert {"build_python:configure", "build_python:interpreter", "build_python:make", "dep:emscripten-libffi",
+    assert {"build_python:configure", "build_python:launcher", "build_python:make", "dep:emscripten-libffi",
             "dep:wasi-zlib", "dep:wasi-bzip2", "toolchain:emscripten", "toolchain:wasi"} <= names
     info = fake.doit("info", "host:emscripten", check=False).stdout   # exit 1: not up to date
     assert "make_host:emscripten" in info and "stdlib_zip:emscripten" in info
@@ -149,15 +149,43 @@ def test_dependency_change_rebuilds_it_and_dependants_only(fake):
     assert not any(t.startswith(("build_python", "configure_host")) for t in ran(out))
 
 
-def test_configure_waits_for_the_build_pythons_interpreter_only(fake):
-    """configure asks the build Python its version: it may run while the build Python's
-    extension modules are made; make-host needs all of it."""
+def test_configure_runs_the_launcher_not_the_build_python(fake):
+    """A target's configure only asks its build Python its version: it gets the launcher,
+    which answers that, and runs without waiting for the build Python; make-host needs
+    the build Python itself."""
     configure = fake.doit("info", "configure_host:emscripten", check=False).stdout
-    assert "- build_python:interpreter" in configure and "- build_python:make" not in configure, configure
+    assert "- build_python:launcher" in configure and "- build_python:make" not in configure, configure
     make = fake.doit("info", "make_host:emscripten", check=False).stdout
     assert "- build_python:make" in make, make
     fake.doit("host:emscripten")
-    assert "make python build" in fake.runs(), fake.runs()      # `make python` in the build dir
+    launcher = fake.cross_build / "build" / "python-for-build"
+    args = (fake.cross_build / "wasm32-emscripten" / "configure.args").read_text().split("\n")
+    assert f"--with-build-python={launcher}" in args, args
+    # everything but the probe runs the build Python itself, with its arguments
+    out = subprocess.run([str(launcher), "-c", "print('from the build Python')"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout == "from the build Python\n"
+
+
+def test_launcher_answers_the_probe_before_the_build_python_exists(fake):
+    fake.doit("build_python:launcher")
+    launcher = fake.cross_build / "build" / "python-for-build"
+    assert not (fake.cross_build / "build" / "python").exists()
+    probe = "import sys; print(f'{sys.version_info.major}.{sys.version_info.minor}')"
+    out = subprocess.run([str(launcher), "-c", probe], capture_output=True, text=True)
+    assert (out.returncode, out.stdout) == (0, "3.13\n")
+    out = subprocess.run([str(launcher), "-c", "print(1)"], capture_output=True, text=True)
+    assert out.returncode == 127 and "is not built yet" in out.stderr and "print(1)" in out.stderr
+    assert "build_python.launcher" in out.stderr
+
+
+def test_without_launcher_configure_waits_for_the_build_python(fake):
+    fake.edit_target("_shared.yaml", lambda d: d["build_python"].update(launcher=None))
+    configure = fake.doit("info", "configure_host:emscripten", check=False).stdout
+    assert "- build_python:make" in configure and "- build_python:launcher" not in configure, configure
+    fake.doit("host:emscripten")
+    args = (fake.cross_build / "wasm32-emscripten" / "configure.args").read_text().split("\n")
+    assert f"--with-build-python={fake.cross_build / 'build' / 'python'}" in args, args
 
 
 def test_build_python_is_shared_by_both_targets(fake):

@@ -128,26 +128,27 @@ class Make:
 
 
 @dataclass
-class BuildPython:
-    configure: Configure
-    make: Make
-    executable: str = "python"
-    # make targets that build the interpreter itself: configure for a target needs only
-    # that (it asks its version), so it starts while the rest of `make` runs. Empty: one
-    # make for everything, and configure waits for it.
-    interpreter_targets: list[str] = field(default_factory=list)
-    # Source paths (folders end in /) that decide the bytecode the build Python writes:
-    # the stdlib zip is recompiled when one of them changes, not whenever a C edit
-    # relinks the build Python.
-    bytecode_inputs: list[str] = field(default_factory=list)
-
-
-@dataclass
 class Loader:
     template: str                  # file under templates/
     output: str                    # relative to the host build dir
     executable: bool = False
     vars: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class BuildPython:
+    configure: Configure
+    make: Make
+    executable: str = "python"
+    # Source paths (folders end in /) that decide the bytecode the build Python writes:
+    # the stdlib zip is recompiled when one of them changes, not whenever a C edit
+    # relinks the build Python.
+    bytecode_inputs: list[str] = field(default_factory=list)
+    # A script that targets get as their build Python (`{{ build_python }}` in a target's
+    # YAML): it answers configure's version probe itself and runs the build Python for
+    # everything else, so a target configures while its build Python is compiled. Without
+    # it, `{{ build_python }}` is the binary and a target's configure waits for it.
+    launcher: Loader | None = None
 
 
 @dataclass

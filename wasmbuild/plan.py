@@ -81,6 +81,7 @@ class Plan:
     native: ToolchainPlan
     toolchains: dict[str, ToolchainPlan]
     targets: dict[str, TargetPlan]
+    context: dict                  # the variables every YAML file sees
 
     @property
     def state_dir(self) -> Path:
@@ -122,13 +123,16 @@ def make_plan(settings: Settings) -> Plan:
     base["build_python_dir"] = str(build_python_dir)
     base["build_python"] = str(build_python_dir / project.build_python.executable)
     project = expand(project, base, settings.targets_dir / config.SHARED_FILE)
+    if project.build_python.launcher:
+        # what targets run as their build Python (configure starts before the binary exists)
+        base["build_python"] = project.build_python.launcher.output
 
     toolchains = {name: _toolchain_plan(tc, settings) for name, tc in toolchain_defs.items()}
     plans = {}
     for name, (target, path) in targets.items():
         plans[name] = _target_plan(target, path, base, cross_build, toolchains, src)
     return Plan(settings, src, cross_build, project, build_python_dir, toolchains["native"],
-                toolchains, plans)
+                toolchains, plans, base)
 
 
 def _toolchain_plan(tc: Toolchain, settings: Settings) -> ToolchainPlan:

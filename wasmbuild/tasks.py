@@ -160,22 +160,26 @@ class Graph:
 
         # configure deletes pybuilddir.txt: as a target it makes make run after any
         # configure, even one that wrote an identical Makefile
-        if bp.interpreter_targets:
-            yield make_task("build_python:interpreter", "make the native build Python's interpreter",
-                            bp.interpreter_targets, [str(plan.build_python)], [], ["build_python:configure"])
-            yield make_task("build_python:make", "make the rest of the native build Python",
-                            bp.make.targets, [str(cwd / "pybuilddir.txt")], [str(plan.build_python)],
-                            ["build_python:interpreter"])
-        else:
-            yield make_task("build_python:make", "make the native build Python", bp.make.targets,
-                            [str(plan.build_python), str(cwd / "pybuilddir.txt")], [],
-                            ["build_python:configure"])
+        yield make_task("build_python:make", "make the native build Python", bp.make.targets,
+                        [str(plan.build_python), str(cwd / "pybuilddir.txt")], [],
+                        ["build_python:configure"])
+        if bp.launcher:
+            variables = dict(plan.context, build_python=str(plan.build_python))
+            yield {
+                "basename": "build_python", "name": "launcher",
+                "doc": "render the launcher that targets run as their build Python",
+                "actions": [self._action("build_python:launcher", actions.render_loaders,
+                                         plan.settings.templates_dir, [bp.launcher], variables)],
+                "file_dep": [str(plan.settings.templates_dir / bp.launcher.template)],
+                "uptodate": [config_changed(actions.digest([variables, bp.launcher]))],
+                "targets": [bp.launcher.output],
+                "clean": True,
+            }
 
     @property
-    def build_python_interpreter_task(self) -> str:
-        """What a target's configure waits for: the build Python's interpreter."""
-        return ("build_python:interpreter" if self.plan.project.build_python.interpreter_targets
-                else "build_python:make")
+    def configure_waits_for(self) -> str:
+        """A target's configure runs its build Python: the launcher, or else the whole build."""
+        return "build_python:launcher" if self.plan.project.build_python.launcher else "build_python:make"
 
     # ------------------------------------------------------------ one target
     def target_tasks(self, tgt: TargetPlan):
@@ -226,7 +230,7 @@ class Graph:
                                      env=env, log=plan.log(name), name=name, cache_key=key,
                                      setup_local=t.setup_local)],
             "file_dep": file_dep,
-            "task_dep": [self.build_python_interpreter_task, *[dp.task for dp in tgt.deps]],
+            "task_dep": [self.configure_waits_for, *[dp.task for dp in tgt.deps]],
             "uptodate": [config_changed({"argv": argv, "env": env,
                                          "setup_local": actions.digest(t.setup_local)})],
             "targets": [str(bdir / "Makefile"), str(bdir / "config.status")],

@@ -1,5 +1,7 @@
 """The real wasm32-emscripten build of CPython 3.13.5, end to end."""
+import re
 import shutil
+import subprocess
 import zipfile
 
 from e2e_util import check_regrtest, ran, record
@@ -67,6 +69,28 @@ def test_stdlib_zip_alone_is_enough(emscripten, tmp_path):
     assert {zf.compress_type for zf in zipfile.ZipFile(zip_path).infolist()} == {zipfile.ZIP_DEFLATED}
     record("sizes-emscripten", {n: (emscripten.build_dir / n).stat().st_size
                                 for n in ("python.js", "python.wasm", "python313.zip")})
+
+
+def test_launcher_answers_configures_probe_as_the_build_python_does(emscripten):
+    """configure-host ran the launcher, which answers configure's version probe without
+    the build Python: its answer must be the build Python's, to this configure's question."""
+    from wasmbuild.plan import Settings, make_plan
+    plan = make_plan(Settings(cpython=str(emscripten.source)))
+    launcher = plan.project.build_python.launcher.output
+    assert f"--with-build-python={launcher}" in (emscripten.build_dir / "config.log").read_text()
+    configure = (emscripten.source / "configure").read_text()
+    probe = re.search(r'build_python_ver=\$\(\$with_build_python -c "([^"$`\\]*)"\)', configure)
+    assert probe, "configure's version probe changed: the launcher would not answer it"
+    answer = subprocess.run([launcher, "-c", probe.group(1)], capture_output=True, text=True)
+    argv, env = plan.native.sandbox.command([str(plan.build_python), "-c", probe.group(1)],
+                                            plan.build_python_dir, ro=[plan.source.path])
+    real = subprocess.run(argv, env=env, cwd=plan.build_python_dir, capture_output=True, text=True)
+    assert answer.stdout == real.stdout == f"{plan.source.major_minor}\n", (answer, real)
+    # the rest goes to the build Python (run in the toolchain root, as make-host does)
+    argv, env = plan.native.sandbox.command([launcher, "-c", "import sys; print(sys.executable)"],
+                                            plan.build_python_dir, ro=[plan.source.path])
+    out = subprocess.run(argv, env=env, cwd=plan.build_python_dir, capture_output=True, text=True)
+    assert out.stdout.strip() == str(plan.build_python), out
 
 
 def test_regrtest_subset(emscripten):

@@ -38,7 +38,7 @@ def test_c_edit_makes_without_configure_and_reaches_interpreter(emscripten):
     assert "stdlib_zip:emscripten" not in steps, steps
     # the touch of `configure` in the test before did not make make reconfigure by itself
     logs = emscripten.source / "cross-build" / ".wasmbuild" / "logs"
-    for log in ("make_host-emscripten.log", "build_python-interpreter.log"):
+    for log in ("make_host-emscripten.log", "build_python-make.log"):
         assert "checking for " not in (logs / log).read_text(), log
     assert "changed: Objects/listobject.c" in out.stdout          # the report says why
     doc = emscripten.py("-c", "print(list.__class_getitem__.__doc__)")
@@ -128,9 +128,9 @@ def test_broken_c_file_shows_log_tail_and_path_then_recovers(emscripten):
     out = emscripten.doit("host:emscripten", check=False)
     text = out.stdout + out.stderr
     assert out.returncode != 0
-    # the build Python's interpreter compiles the file first, so its make is the one that fails
-    assert "build_python:interpreter: command failed" in text
-    assert re.search(r"last \d+ lines of \S+/build_python-interpreter\.log", text)
+    # the build Python compiles the file first, so its make is the one that fails
+    assert "build_python:make: command failed" in text
+    assert re.search(r"last \d+ lines of \S+/build_python-make\.log", text)
     assert "listobject.c" in text and "error: unknown type name" in text
     assert "full log: " in text
     c.write_text(good)
