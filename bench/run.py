@@ -5,7 +5,8 @@
 
 Scenarios (emscripten, CPython 3.13's Tools/wasm/wasm_build.py emscripten-node-dl):
 cold build (ccache bypassed: CCACHE_RECACHE; no saved configure answers), no-op, one C file edited, one Lib file edited,
-clean rebuild with a warm ccache. Each tool works on its own copy of the source. Prints a
+clean rebuild with a warm ccache. The short scenarios run three times and their medians are
+compared; `make` by hand runs right after each of wasmbuild's C-edit runs, on the same tree. Each tool works on its own copy of the source. Prints a
 table of wall times and ratios and writes bench/RESULTS.md.
 
 The official script runs inside the same Debian root through the same sandbox, with the
@@ -19,6 +20,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,9 @@ ADAPTATIONS = [
     "the script looks in /opt/emsdk/.emscripten)",
     'EM_COMPILER_WRAPPER: "ccache" -> shutil.which("ccache") (emcc execv()s it without PATH)',
 ]
+
+
+REPEAT = 3
 
 
 def timed(argv, env=None, cwd=None) -> float:
@@ -138,23 +143,35 @@ def main():
     rows = {}
     cold_steps = []
     cold = {"CCACHE_RECACHE": "1"}          # compile everything, as with an empty ccache
+
+    def sample(scenario, name, seconds):
+        rows.setdefault(scenario, {}).setdefault(name, []).append(seconds)
+
+    c_file = "C file edited (Objects/listobject.c)"
     for t in tools:
         print(f"[{t.name}] cold build ...", flush=True)
-        rows.setdefault("cold build", {})[t.name] = t.build(cold)
+        sample("cold build", t.name, t.build(cold))
         cold_steps = getattr(t, "steps", cold_steps)
         if args.cold_only:
             continue
-        rows.setdefault("no-op", {})[t.name] = t.build()
-        edit(t.src / "Objects" / "listobject.c", "bench edit 1")
-        rows.setdefault("C file edited (Objects/listobject.c)", {})[t.name] = t.build()
-        edit(t.src / "Lib" / "json" / "encoder.py", "bench edit")
-        rows.setdefault("Lib file edited (Lib/json/encoder.py)", {})[t.name] = t.build()
+        # the short scenarios are repeated and their medians compared: one sample of a
+        # few seconds says more about the machine's moment than about the tool
+        for _ in range(REPEAT):
+            sample("no-op", t.name, t.build())
+        for i in range(REPEAT):
+            edit(t.src / "Objects" / "listobject.c", f"bench edit {i}")
+            sample(c_file, t.name, t.build())
+            if isinstance(t, Ours):
+                # make by hand on the same tree right after, so both see the same machine
+                edit(t.src / "Objects" / "listobject.c", f"bench edit by hand {i}")
+                sample(c_file, "make by hand", make_by_hand(t.src))
+        if isinstance(t, Ours):
+            t.build()                         # takes in the last edit made by hand
+        for i in range(REPEAT):
+            edit(t.src / "Lib" / "json" / "encoder.py", f"bench edit {i}")
+            sample("Lib file edited (Lib/json/encoder.py)", t.name, t.build())
         t.clean()
-        rows.setdefault("clean rebuild, warm ccache", {})[t.name] = t.build()
-    if not args.cold_only:
-        ours = tools[0]
-        edit(ours.src / "Objects" / "listobject.c", "bench edit 2")
-        rows["C file edited (Objects/listobject.c)"]["make by hand"] = make_by_hand(ours.src)
+        sample("clean rebuild, warm ccache", t.name, t.build())
     report(rows, [t.name for t in tools], cold_steps,
            PROJECT / "bench" / ("RESULTS-cold.md" if args.cold_only else "RESULTS.md"))
 
@@ -166,7 +183,8 @@ def report(rows, names, cold_steps, dest: Path):
              f"{os.cpu_count()} cores, {platform.platform()})", "",
              "Same CPython source, same Debian trixie toolchain root, each tool on its own copy.", "",
              header, "|" + "---|" * (header.count("|") - 1)]
-    for scenario, r in rows.items():
+    med = {sc: {n: statistics.median(v) for n, v in r.items()} for sc, r in rows.items()}
+    for scenario, r in med.items():
         cells = [f"{r[n]:.2f}" if n in r else "–" for n in names + ["make by hand"]
                  if any(n in rr for rr in rows.values())]
         ours = r["wasmbuild"]
@@ -177,8 +195,14 @@ def report(rows, names, cold_steps, dest: Path):
         else:
             ratio = ""
         if scenario.startswith("clean rebuild"):
-            ratio += f"; / own cold = {ours / rows['cold build']['wasmbuild']:.2f}"
+            ratio += f"; / own cold = {ours / med['cold build']['wasmbuild']:.2f}"
         lines.append(f"| {scenario} | " + " | ".join(cells) + f" | {ratio} |")
+    repeated = {sc: r for sc, r in rows.items() if any(len(v) > 1 for v in r.values())}
+    if repeated:
+        lines += ["", f"Short scenarios: median of {REPEAT} runs each (the C edit: each wasmbuild "
+                  "run followed by `make` by hand after another edit of the same file). All samples:", ""]
+        lines += [f"- {sc}: " + "; ".join(f"{n} " + ", ".join(f"{x:.2f}" for x in v)
+                                          for n, v in r.items()) for sc, r in repeated.items()]
     lines += ["", "Adaptations of the official script:", *[f"- {a}" for a in ADAPTATIONS]]
     if cold_steps:
         lines += ["", "wasmbuild's cold build, step by step (two steps run at once; "
