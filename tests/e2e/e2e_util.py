@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 
 PROJECT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT / "tests" / "artifacts"
@@ -98,10 +100,19 @@ class Build:
         return doit(*args, f"cpython={self.source}", check=check)
 
 
+def targets_copy(tmp_path, edit, target="wasm32-wasi.yaml"):
+    """A copy of targets/ with `edit` applied to the data of one target's YAML."""
+    dest = tmp_path / "targets"
+    dest.mkdir()
+    for p in (PROJECT / "targets").glob("*.yaml"):
+        (dest / p.name).write_text(p.read_text())
+    data = yaml.safe_load((dest / target).read_text())
+    edit(data)
+    (dest / target).write_text(yaml.safe_dump(data, sort_keys=False))
+    return dest
 
 
 def default_version() -> str:
-    import yaml
     return str(yaml.safe_load((PROJECT / "targets" / "_shared.yaml").read_text())["cpython_version"])
 
 

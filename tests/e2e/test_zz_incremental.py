@@ -6,9 +6,7 @@ import signal
 import time
 import zipfile
 
-import yaml
-
-from e2e_util import PROJECT, doit, log_of, ran, record, start, wait_for
+from e2e_util import doit, log_of, ran, record, start, targets_copy, wait_for
 
 
 def _edit(path, old, new):
@@ -77,20 +75,9 @@ def test_added_and_deleted_lib_files_follow_in_the_zip(emscripten):
     assert "wasmbuild_e2e_added.pyc" not in zipfile.ZipFile(zpath).namelist()
 
 
-def _targets_copy(tmp_path, edit):
-    dest = tmp_path / "targets"
-    dest.mkdir()
-    for p in (PROJECT / "targets").glob("*.yaml"):
-        (dest / p.name).write_text(p.read_text())
-    data = yaml.safe_load((dest / "wasm32-wasi.yaml").read_text())
-    edit(data)
-    (dest / "wasm32-wasi.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return dest
-
-
 def test_configure_args_change_reconfigures_that_host_only(wasi, tmp_path):
     """... even when the first run of that configure is stopped by Ctrl-C half-way."""
-    targets = _targets_copy(tmp_path, lambda d: d["configure"]["args"].append("--without-doc-strings"))
+    targets = targets_copy(tmp_path, lambda d: d["configure"]["args"].append("--without-doc-strings"))
     args = ("host:wasi", f"cpython={wasi.source}", f"targets={targets}")
     since = time.time()
     proc = start(*args, output=tmp_path / "interrupted.out")
@@ -112,13 +99,41 @@ def test_dependency_change_rebuilds_it_and_its_dependants_only(wasi, tmp_path):
     def bzip2_O1(d):
         bz = next(x for x in d["dependencies"] if x["name"] == "bzip2")
         bz["steps"][0]["run"] = bz["steps"][0]["run"].replace('CFLAGS="-O2', 'CFLAGS="-O1')
-    targets = _targets_copy(tmp_path, bzip2_O1)
+    targets = targets_copy(tmp_path, bzip2_O1)
     out = doit("host:wasi", f"cpython={wasi.source}", f"targets={targets}")
     steps = ran(out)
     assert "dep:wasi-bzip2" in steps and "make_host:wasi" in steps
-    assert "dep:wasi-zlib" not in steps and not any(s.startswith("build_python") for s in steps)
+    assert not {"dep:wasi-zlib", "configure_host:wasi"} & set(steps), steps
+    assert not any(s.startswith("build_python") for s in steps), steps
     check = wasi.py("-c", "import bz2; print(bz2.decompress(bz2.compress(b'ok')).decode())")
     assert check.stdout.strip() == "ok", check.stderr
+
+
+def test_dependency_change_rebuilds_it_and_its_dependants_only_emscripten(emscripten, tmp_path):
+    """libffi built with other flags: libffi again, then make-host relinks the
+    interpreter with it; not the ports, not configure, not the build Python. Then the
+    project's YAML again: the same, back."""
+    def libffi_O1(d):
+        ffi = next(x for x in d["dependencies"] if x["name"] == "libffi")
+        step = next(s for s in ffi["steps"] if "CFLAGS" in s.get("env", {}))
+        step["env"] = {k: v.replace("-O2", "-O1") for k, v in step["env"].items()}
+    targets = targets_copy(tmp_path, libffi_O1, "wasm32-emscripten.yaml")
+    callback = ("import ctypes; add1 = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda x: x + 1); "
+                "print(add1(41))")                  # a libffi closure called from C
+    logs = emscripten.source / "cross-build" / ".wasmbuild" / "logs"
+    for args, opt in (((f"targets={targets}",), "-O1"), ((), "-O2")):
+        out = emscripten.doit("host:emscripten", *args)
+        steps = ran(out)
+        assert "dep:emscripten-libffi" in steps and "make_host:emscripten" in steps, steps
+        assert not {"dep:emscripten-ports", "configure_host:emscripten"} & set(steps), steps
+        assert not any(s.startswith("build_python") for s in steps), steps
+        compiles = re.findall(r"--mode=compile \S*emcc .* (-O\d) -fPIC -DWASM_BIGINT",
+                              (logs / "dep-emscripten-libffi.log").read_text())
+        assert len(compiles) >= 5 and set(compiles) == {opt}, compiles
+        check = emscripten.py("-c", callback)
+        assert check.stdout.strip() == "42", check.stdout + check.stderr
+        record(f"dependency-change-emscripten{'' if args else '-back'}",
+               {"wall": f"{out.seconds:.1f}s", "ran": steps})
 
 
 def test_broken_c_file_shows_log_tail_and_path_then_recovers(emscripten):
