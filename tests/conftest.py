@@ -52,8 +52,6 @@ class FakeProject:
     def _fake_targets(self, dest: Path) -> Path:
         """The real target YAML, but each downloaded dependency comes from a local tarball
         and its steps only write the outputs it declares (no network, no compiler)."""
-        import hashlib
-        import tarfile
         import yaml
         dest.mkdir()
         for path in (PROJECT / "targets").glob("*.yaml"):
@@ -61,20 +59,26 @@ class FakeProject:
             for dep in data.get("dependencies", []):
                 if "download" not in dep:
                     continue
-                src = self.tmp / "depsrc" / dep["name"]
-                src.mkdir(parents=True, exist_ok=True)
-                (src / "README").write_text(f"fake {dep['name']} {dep['version']}\n")
-                tarball = self.tmp / f"fake-{dep['name']}-{dep['version']}.tar.gz"
-                with tarfile.open(tarball, "w:gz") as tf:
-                    tf.add(src, arcname=f"{dep['name']}-{dep['version']}")
-                dep["download"] = {"file": tarball.name,
-                                   "sha256": hashlib.sha256(tarball.read_bytes()).hexdigest(),
-                                   "urls": [f"file://{tarball}"]}
+                dep["download"] = self.fake_download(dep["name"], dep["version"])
                 dep["steps"] = [{"run": 'echo "dep {{ dep_name }}" >> "$FAKE_RUNS"; test -f README; '
                                         + "; ".join(f"mkdir -p $(dirname {o}) && date +%s%N > {o}"
                                                     for o in dep.get("outputs", []))}]
             (dest / path.name).write_text(yaml.safe_dump(data, sort_keys=False))
         return dest
+
+    def fake_download(self, name: str, version: str) -> dict:
+        """A local tarball `<name>-<version>/README` ("fake <name> <version>") and the
+        `download:` YAML mapping that fetches it."""
+        import hashlib
+        import tarfile
+        src = self.tmp / "depsrc" / f"{name}-{version}"
+        src.mkdir(parents=True, exist_ok=True)
+        (src / "README").write_text(f"fake {name} {version}\n")
+        tarball = self.tmp / f"fake-{name}-{version}.tar.gz"
+        with tarfile.open(tarball, "w:gz") as tf:
+            tf.add(src, arcname=f"{name}-{version}")
+        return {"file": tarball.name, "sha256": hashlib.sha256(tarball.read_bytes()).hexdigest(),
+                "urls": [f"file://{tarball}"]}
 
     @property
     def cross_build(self) -> Path:

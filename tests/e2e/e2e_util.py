@@ -52,9 +52,14 @@ def wait_for(condition, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def log_path(b_source: Path, task: str) -> Path:
+    """Where wasmbuild writes the log of `task` for a source built into its cross-build/."""
+    return b_source / "cross-build" / ".wasmbuild" / "logs" / (task.replace(":", "-") + ".log")
+
+
 def log_of(b_source: Path, task: str, since: float) -> str:
     """The log of `task` if that task started after `since` (else "")."""
-    log = b_source / "cross-build" / ".wasmbuild" / "logs" / (task.replace(":", "-") + ".log")
+    log = log_path(b_source, task)
     try:
         return log.read_text(errors="replace") if log.stat().st_mtime >= since else ""
     except FileNotFoundError:
@@ -98,6 +103,10 @@ class Build:
 
     def doit(self, *args, check=True):
         return doit(*args, f"cpython={self.source}", check=check)
+
+    def log(self, task: str) -> str:
+        """The text of the last log of `task` on this build."""
+        return log_path(self.source, task).read_text(errors="replace")
 
 
 def targets_copy(tmp_path, edit, target="wasm32-wasi.yaml"):

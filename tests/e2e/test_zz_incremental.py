@@ -35,9 +35,8 @@ def test_c_edit_makes_without_configure_and_reaches_interpreter(emscripten):
     # the build Python was relinked, but nothing that decides bytecode changed: same zip
     assert "stdlib_zip:emscripten" not in steps, steps
     # the touch of `configure` in the test before did not make make reconfigure by itself
-    logs = emscripten.source / "cross-build" / ".wasmbuild" / "logs"
-    for log in ("make_host-emscripten.log", "build_python-make.log"):
-        assert "checking for " not in (logs / log).read_text(), log
+    for task in ("make_host:emscripten", "build_python:make"):
+        assert "checking for " not in emscripten.log(task), task
     assert "changed: Objects/listobject.c" in out.stdout          # the report says why
     doc = emscripten.py("-c", "print(list.__class_getitem__.__doc__)")
     assert doc.stdout.strip() == "See PEP 585 (edited by the wasmbuild e2e test)", doc.stderr
@@ -122,7 +121,6 @@ def test_dependency_change_rebuilds_it_and_its_dependants_only_emscripten(emscri
     targets = targets_copy(tmp_path, libffi_O1, "wasm32-emscripten.yaml")
     callback = ("import ctypes; add1 = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda x: x + 1); "
                 "print(add1(41))")                  # a libffi closure called from C
-    logs = emscripten.source / "cross-build" / ".wasmbuild" / "logs"
     for args, opt in (((f"targets={targets}",), "-O1"), ((), "-O2")):
         out = emscripten.doit("host:emscripten", *args)
         steps = ran(out)
@@ -130,7 +128,7 @@ def test_dependency_change_rebuilds_it_and_its_dependants_only_emscripten(emscri
         assert not {"dep:emscripten-ports", "configure_host:emscripten"} & set(steps), steps
         assert not any(s.startswith("build_python") for s in steps), steps
         compiles = re.findall(r"--mode=compile \S*emcc .* (-O\d) -fPIC -DWASM_BIGINT",
-                              (logs / "dep-emscripten-libffi.log").read_text())
+                              emscripten.log("dep:emscripten-libffi"))
         assert len(compiles) >= 5 and set(compiles) == {opt}, compiles
         check = emscripten.py("-c", callback)
         assert check.stdout.strip() == "42", check.stdout + check.stderr

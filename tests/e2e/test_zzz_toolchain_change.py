@@ -42,7 +42,7 @@ def test_config_cache_is_reused_when_configure_runs_again(wasi):
     (wasi.build_dir / "Makefile").unlink()             # as an interrupted configure leaves it
     out = wasi.doit("host:wasi")
     assert "configure_host:wasi" in ran(out)
-    log = (wasi.source / "cross-build" / ".wasmbuild" / "logs" / "configure_host-wasi.log").read_text()
+    log = wasi.log("configure_host:wasi")
     assert "loading cache config.cache" in log
     assert len(re.findall(r"\.\.\. \(cached\) ", log)) > 200, log[-2000:]
     assert wasi.py("-c", "print(6 * 7)").stdout.strip() == "42"
@@ -68,11 +68,10 @@ def test_a_different_toolchain_redoes_everything_built_with_it(emscripten, tmp_p
             assert step in steps, (step, steps)
         # the build Python is built with the native toolchain, which did not change
         assert not any(s.startswith("build_python") for s in steps), steps
-        logs = emscripten.source / "cross-build" / ".wasmbuild" / "logs"
-        make_log = (logs / "make_host-emscripten.log").read_text()
+        make_log = emscripten.log("make_host:emscripten")
         assert "\n$ make clean" in make_log or "make clean\n" in make_log, make_log[:2000]
         # configure's saved answers belong to the old toolchain: not reused
-        assert "creating cache config.cache" in (logs / "configure_host-emscripten.log").read_text()
+        assert "creating cache config.cache" in emscripten.log("configure_host:emscripten")
         # same compiler binaries, so the objects that make clean removed came from ccache
         stats = _ccache_stats(tp.sandbox)
         hits = sum(stats.get(k, 0) - stats_before.get(k, 0)
