@@ -17,7 +17,7 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from . import fetch, provision, runlog, source, versions
+from . import fetch, manifest, provision, runlog, source, suite, suite_report, versions
 from .atomic import copy_file, write_text
 from .errors import WasmbuildError
 from .paths import cache_dir
@@ -42,7 +42,8 @@ def task_action(name: str, log: Path, fn, /, *args, **kwargs):
             say(f"!! {name} failed after {took}")
             return result
         say(f"ok {name} ({took})")
-        return None
+        # a dict is kept by doit as the task's values (the build report shows them)
+        return result if isinstance(result, dict) else None
     action.__name__ = name.replace(":", "_").replace("-", "_")
     return action
 
@@ -317,32 +318,40 @@ def run_interpreter(python_sh: str, args=()):
     return None if rc == 0 else TaskFailed(f"{python_sh} exited with status {rc}")
 
 
-def run_tests(python_sh: str, tests, *, log: Path, name: str, changed=()):
-    cwd = Path(python_sh).parent
-    out = subprocess.run([python_sh, *tests.smoke], capture_output=True, text=True, cwd=cwd)
+def run_tests(run, smoke: list[str], expect: str, modules: str | None, source: Path, *,
+              log: Path, name: str, changed=()):
+    """Smoke check, then the suite (or the `modules=` subset) judged by the manifest."""
+    out = subprocess.run([str(run.python_sh), *smoke], capture_output=True, text=True,
+                         cwd=run.cwd, env=run.env())
     with open(log, "a") as f:
-        f.write(f"$ python.sh {shlex.join(tests.smoke)}\n{out.stdout}{out.stderr}[exit {out.returncode}]\n")
-    if out.returncode != 0 or tests.expect not in out.stdout:
+        f.write(f"$ python.sh {shlex.join(smoke)}\n{out.stdout}{out.stderr}[exit {out.returncode}]\n")
+    if out.returncode != 0 or expect not in out.stdout:
         return TaskFailed(f"{name}: smoke check failed (exit {out.returncode}): expected "
-                          f"{tests.expect!r}, got {(out.stdout + out.stderr).strip()[-500:]!r}")
+                          f"{expect!r}, got {(out.stdout + out.stderr).strip()[-500:]!r}")
     say(f"   smoke: {out.stdout.strip()}")
-    if not tests.modules:
-        return None
-    argv = [python_sh, "-m", "test", *tests.args, *tests.modules]
-    failed = run_logged(argv, env=dict(os.environ), cwd=cwd, log=log, name=name)
-    summary = _regrtest_summary(log)
-    say("   " + "\n   ".join(summary))
-    return failed
-
-
-def _regrtest_summary(log: Path) -> list[str]:
-    """The lines of regrtest's closing summary ('Total tests: ...', 'Result: ...')."""
-    keep = []
-    for line in log.read_text(errors="replace").splitlines():
-        if line.startswith(("Total duration", "Total tests", "Total test files", "Result:")) \
-                or " failed:" in line or "tests failed" in line or line.strip().startswith("test_") and "failed" in line:
-            keep.append(line.strip())
-    return keep[-8:]
+    if run.tree is not None:
+        copied, removed = suite.sync_tree(source, run.tree)
+        with open(log, "a") as f:
+            f.write(f"test tree {run.tree}: {copied} files copied, {removed} removed\n")
+    listed = suite.list_modules(run, log)
+    for problem in manifest.check_manifest(listed, run.tests, run.yaml):
+        say(f"   warning: {problem}")
+    chosen = manifest.select(listed, run.tests, modules, run.yaml)
+    say(f"   {len(chosen)} of {len(listed)} test modules, {run.jobs} at a time "
+        f"(timeout {run.tests.timeout} s each); logs in {run.out_dir / 'logs'}")
+    start = time.monotonic()
+    results = suite.run_suite(run, chosen)
+    wall = time.monotonic() - start
+    summary = manifest.summarize(results)
+    suite_report.write(run.out_dir, name, results, summary, wall)
+    lines = suite_report.table(summary, len(results), wall)
+    with open(log, "a") as f:
+        f.write("\n".join(lines) + "\n")
+    say("   " + "\n   ".join(lines))
+    if not summary.ok:
+        return TaskFailed(f"{name}: {len(summary.unexpected)} unexpected result(s): "
+                          f"{'; '.join(summary.unexpected[:5])}\n   results: {run.out_dir / 'results.json'}")
+    return {"suite": lines}
 
 
 def digest(obj) -> str:

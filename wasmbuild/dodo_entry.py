@@ -19,7 +19,7 @@ from .tasks import Graph
 
 def settings_from_vars(get_var) -> Settings:
     s = Settings(cpython=get_var("cpython", None), cross_build=get_var("cross_build", None),
-                 provider=get_var("provider", None))
+                 provider=get_var("provider", None), modules=get_var("modules", None))
     if get_var("targets", None):
         s.targets_dir = Path(get_var("targets")).resolve()
     if get_var("toolchains", None):

@@ -160,11 +160,32 @@ class StdlibZip:
 
 
 @dataclass
+class Expectation:
+    """What one CPython test module is expected to do on a target (the manifest).
+
+    `pass` is the default for every module the suite lists; `skip` is not run at all
+    (it would hang or cannot work there); `xfail` is run and must fail or crash -- if
+    it passes, the run says so and fails, so that the entry is removed."""
+    status: Literal["pass", "skip", "xfail"] = "pass"
+    reason: str = ""               # one line, from looking at the failure
+    issue: str = ""                # upstream issue or PR, where known
+    timeout: int | None = None     # seconds; overrides Tests.timeout for this module
+    # tests skipped by name inside the module: regrtest's `-i PATTERN` (fnmatch on the
+    # test id), each with its reason
+    ignore: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Tests:
+    __test__ = False               # not a pytest class, whatever its name
     smoke: list[str]               # interpreter arguments of the smoke check
     expect: str                    # text the smoke check must print
-    modules: list[str] = field(default_factory=list)
-    args: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)       # regrtest arguments for every module
+    timeout: int = 900             # seconds a module may take before it counts as hung
+    # named subsets (`doit test:<target> modules=quick`); without `modules=`, every
+    # module that `-m test --list-tests` names runs
+    sets: dict[str, list[str]] = field(default_factory=dict)
+    manifest: dict[str, Expectation] = field(default_factory=dict)
 
 
 @dataclass

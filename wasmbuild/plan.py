@@ -28,6 +28,7 @@ class Settings:
     toolchains_dir: Path = paths.PROJECT_DIR / "toolchains"
     templates_dir: Path = paths.PROJECT_DIR / "templates"
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    modules: str | None = None                  # test:<target>: all, a named set, or test_a,test_b
 
 
 @dataclass

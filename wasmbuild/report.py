@@ -57,9 +57,12 @@ class BuildReporter(ConsoleReporter):
 
     def _row(self, task, status):
         if task.name in self.started and task.actions:
-            self.rows.append({"task": task.name, "status": status,
-                              "seconds": round(time.monotonic() - self.started[task.name], 1),
-                              "why": reasons(task)})
+            row = {"task": task.name, "status": status,
+                   "seconds": round(time.monotonic() - self.started[task.name], 1),
+                   "why": reasons(task)}
+            if task.values.get("suite"):          # test:<target>: the suite's summary table
+                row["suite"] = task.values["suite"]
+            self.rows.append(row)
 
     def add_success(self, task):
         self._row(task, "ok")
@@ -85,5 +88,7 @@ class BuildReporter(ConsoleReporter):
         w("\nbuild report (" + str(PLAN.state_dir / "report.json") + ")\n")
         for r in self.rows:
             w(f"  {r['status']:6} {r['task']:32} {format_seconds(r['seconds']):>7}  {'; '.join(r['why'])}\n")
+            for line in r.get("suite", []):
+                w(f"         {line}\n")
         for name, size in sizes.items():
             w(f"  {name:40} {size / 1e6:8.2f} MB\n")

@@ -131,6 +131,31 @@ def stop_running_commands(sig: int = signal.SIGINT) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def tracked(proc: subprocess.Popen):
+    """A command started with start_new_session=True: Ctrl-C of wasmbuild stops its whole
+    group (stop_running_commands), and so does an exception in the thread that waits."""
+    with _commands_lock:
+        _commands.add(proc)
+    try:
+        yield proc
+    except BaseException:
+        # interrupted in this thread: the command's group goes before doit records anything
+        kill_group(proc)
+        raise
+    finally:
+        with _commands_lock:
+            _commands.discard(proc)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
 def run_logged(argv: list[str], *, env: dict, cwd: Path, log: Path, name: str,
                title: str | None = None, stdin=subprocess.DEVNULL):
     """Run argv; append everything to `log`. Returns None on success, TaskFailed otherwise."""
@@ -143,22 +168,12 @@ def run_logged(argv: list[str], *, env: dict, cwd: Path, log: Path, name: str,
             proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=stdin, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True, errors="replace",
                                     start_new_session=True)
-            with _commands_lock:
-                _commands.add(proc)
-            try:
+            with tracked(proc):
                 for line in proc.stdout:
                     out.write(line)
                     tail.append(line.rstrip("\n"))
                     progress.saw(line)
                 rc = proc.wait()
-            except BaseException:
-                # interrupted in this thread: the command's group goes before doit records anything
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                raise
-            finally:
-                with _commands_lock:
-                    _commands.discard(proc)
         out.write(f"[exit {rc}]\n")
     if rc != 0:
         shown = "\n".join("    " + l for l in tail)

@@ -16,7 +16,7 @@ from .report import settings_changed as config_changed
 
 from doit.exceptions import TaskFailed
 
-from . import actions, source, stdlib_zip, treestate
+from . import actions, source, stdlib_zip, suite, treestate
 from .fetch import cached_path
 from .plan import Plan, TargetPlan
 from .runlog import run_logged
@@ -329,11 +329,19 @@ class Graph:
         python_sh = next((l.output for l in t.loaders if Path(l.output).name == "python.sh"), None)
         if python_sh is None:
             return
+        name = f"test:{t.name}"
+        state = self.plan.state_dir
+        run = suite.SuiteRun(name, Path(python_sh), t.tests, state / "tests" / t.name,
+                             self.plan.settings.jobs,
+                             tree=state / "test-tree" / t.name
+                             if tgt.toolchain.provider == "debian-root" else None,
+                             yaml=str(tgt.yaml))
         yield {
             "basename": "test", "name": t.name,
-            "doc": f"smoke check + {len(t.tests.modules)} CPython test modules on {t.triple}",
-            "actions": [self._action(f"test:{t.name}", actions.run_tests, python_sh, t.tests,
-                                     log=self.plan.log(f"test:{t.name}"), name=f"test:{t.name}")],
+            "doc": f"smoke check + CPython's test suite on {t.triple} (modules=quick|NAME,...)",
+            "actions": [self._action(name, actions.run_tests, run, t.tests.smoke, t.tests.expect,
+                                     self.plan.settings.modules, self.plan.source.path,
+                                     log=self.plan.log(name), name=name)],
             "task_dep": [f"host:{t.name}"],
             "uptodate": [False],
             "verbosity": 2,
@@ -391,7 +399,7 @@ class Graph:
                 "path": ":".join([*sb.path, "/usr/local/bin:/usr/bin:/bin"]),
                 "writable": [str(sb.root) + p for p in sb.writable] if sb.root else [],
                 "writable_in_root": list(sb.writable),
-                "ro": [str(self.plan.source.path)],
+                "source": str(self.plan.source.path),
                 # not the ccache dir (host_rw): running the interpreter compiles nothing
                 "rw": [str(self.plan.cross_build)]}
 
