@@ -37,9 +37,15 @@ all: python python.js python.wasm pybuilddir.txt
 python: \$(srcdir)/Objects/listobject.c
 	echo "make \$@ $(basename "$PWD")" >> "\$\$FAKE_RUNS"
 	printf '#!/bin/sh\n# built from %s\ncase "\$\$2" in *version_info.major*) echo $version; exit;; esac\nexec python3 "\$\$@"\n' "\$\$(md5sum < \$(srcdir)/Objects/listobject.c)" > python && chmod +x python
-python.js: \$(srcdir)/Objects/listobject.c
+python.js: Objects/listobject.o
 	echo "make \$@ $(basename "$PWD")" >> "\$\$FAKE_RUNS"
-	cat \$(srcdir)/Objects/listobject.c > python.js
+	cat Objects/listobject.o > python.js
+# as CPython's Makefile: the clinic header is no prerequisite; with -MMD the "compiler"
+# names it in the object's dependency file
+Objects/listobject.o: \$(srcdir)/Objects/listobject.c
+	echo "compile \$@ $(basename "$PWD")" >> "\$\$FAKE_RUNS"
+	mkdir -p Objects && cat \$(srcdir)/Objects/listobject.c \$(srcdir)/Objects/clinic/listobject.c.h > \$@
+	case "\$(EXTRA_CFLAGS) \$\$EXTRA_CFLAGS" in *-MMD*) printf '%s: %s %s\\n' \$@ \$(srcdir)/Objects/listobject.c \$(srcdir)/Objects/clinic/listobject.c.h > Objects/listobject.d;; esac
 python.wasm: \$(srcdir)/Objects/listobject.c \$(srcdir)/Lib/os.py
 	echo "make \$@ $(basename "$PWD")" >> "\$\$FAKE_RUNS"
 	cat \$(srcdir)/Objects/listobject.c \$(srcdir)/Lib/os.py > python.wasm
@@ -91,6 +97,7 @@ def make_cpython_tree(root: Path, version: str = "3.13.5") -> Path:
 
         """))
     _write(root / "Objects" / "listobject.c", "/* list */ int list_version = 1;\n")
+    _write(root / "Objects" / "clinic" / "listobject.c.h", '/* clinic */ const char *list_append_doc = "Append object";\n')
     _write(root / "Python" / "compile.c", "/* the bytecode compiler */\n")
     _write(root / "Tools" / "wasm" / "config.site-wasm32-emscripten", "ac_cv_func_eventfd=no\n")
     _write(root / "Tools" / "wasm" / "config.site-wasm32-wasi", "ac_cv_func_eventfd=no\n")

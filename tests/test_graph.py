@@ -369,3 +369,34 @@ def test_toolchain_stamp_digest_does_not_depend_on_the_cache_dir(tmp_path, monke
         digests.add(tp.digest)
         envs.append(tp.sandbox.env["CCACHE_DIR"])
     assert len(digests) == 1 and envs[0] != envs[1]
+
+
+def test_header_the_makefile_does_not_list_reaches_the_interpreter(fake):
+    """Objects/clinic/listobject.c.h is no prerequisite in the Makefile (as in CPython's):
+    the object that the compiler's dependency file says read it is removed, then made."""
+    fake.doit("host:emscripten")
+    build = fake.cross_build / "wasm32-emscripten"
+    assert (build / "Objects" / "listobject.d").exists()       # the make args carry -MMD
+    header = fake.src / "Objects" / "clinic" / "listobject.c.h"
+    header.write_text(header.read_text().replace("Append object", "Append one object"))
+    fake.reset_runs()
+    out = fake.doit("host:emscripten")
+    assert "Append one object" in (build / "python.js").read_text()
+    assert "compile Objects/listobject.o wasm32-emscripten" in fake.runs()
+    assert not any(r.startswith("configure") for r in fake.runs())
+    row = next(l for l in out.stdout.splitlines() if l.strip().startswith("ok") and "make_host:emscripten" in l)
+    assert "rebuilt Objects/listobject.o: Objects/clinic/listobject.c.h changed" in row, out.stdout
+    # a touch changes nothing, so nothing runs
+    header.touch()
+    assert ran(fake.doit("host:emscripten")) == []
+
+
+def test_without_dependency_data_make_decides_and_says_so(fake):
+    fake.doit("host:emscripten")
+    build = fake.cross_build / "wasm32-emscripten"
+    (build / "Objects" / "listobject.d").unlink()          # as objects built before -MMD
+    header = fake.src / "Objects" / "clinic" / "listobject.c.h"
+    header.write_text(header.read_text() + "/* edited */\n")
+    out = fake.doit("host:emscripten")
+    assert "no dependency data for 1 objects yet" in out.stderr
+    assert "edited" not in (build / "python.js").read_text()        # make's own view: stale

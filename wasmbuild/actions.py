@@ -17,7 +17,7 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from . import fetch, manifest, provision, runlog, source, suite, suite_report, versions
+from . import depfiles, fetch, manifest, provision, runlog, source, suite, suite_report, versions
 from .atomic import copy_file, write_text
 from .errors import WasmbuildError
 from .paths import cache_dir
@@ -187,7 +187,9 @@ def remove_setup_local(record: Path) -> None:
 
 
 def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,
-         toolchain_stamp: Path, relink: list[Path] = (), relink_if: list[str] = (), changed=()):
+         toolchain_stamp: Path, relink: list[Path] = (), relink_if: list[str] = (),
+         sources=None, changed=()):
+    forced = force_stale_objects(cwd, plan.source.path, sources.changed if sources else None, log)
     if str(toolchain_stamp) in changed and (cwd / "Makefile").exists():
         # a different toolchain: nothing it built before may be reused
         full, e = sandbox.command(["make", "clean"], cwd, rw=_rw(plan), ro=[plan.source.path],
@@ -202,9 +204,34 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
     started.touch()
     full, env = sandbox.command(argv, cwd, rw=_rw(plan), ro=[plan.source.path], extra_env=env)
     failed = run_logged(full, env=env, cwd=cwd, log=log, name=name, title=shlex.join(argv))
-    if not failed:
-        started.unlink()
-    return failed
+    if failed:
+        return failed
+    started.unlink()
+    return {"forced": forced} if forced else None
+
+
+def force_stale_objects(cwd: Path, source: Path, changed_sources: list[str] | None,
+                        log: Path) -> list[str]:
+    """CPython's Makefile lists only some headers (not Objects/clinic/*.h, for one): the
+    objects whose compiler-written dependency files name a changed source file are
+    removed, so that make rebuilds them. Lines for the build report."""
+    if not changed_sources or not (cwd / "Makefile").exists():
+        return []
+    graph = depfiles.load(cwd, source)
+    lines = depfiles.force(depfiles.stale(graph, changed_sources), cwd)
+    with open(log, "a") as f:
+        f.write("".join(f"forced: {line}\n" for line in lines))
+        if graph.without_depfiles:
+            f.write(f"no dependency data for {graph.without_depfiles} objects (compiled before "
+                    f"-MMD was used): make's own prerequisites decide for those\n")
+    if graph.without_depfiles:
+        say(f"   {cwd.name}: no dependency data for {graph.without_depfiles} objects yet: an edited "
+            f"header that the Makefile does not list may not reach them until they are recompiled")
+    for line in lines[:10]:
+        say(f"   rebuild {line}")
+    if len(lines) > 10:
+        say(f"   ... and {len(lines) - 10} more objects (see {log})")
+    return lines
 
 
 MAKE_STARTED = ".wasmbuild-make-started"

@@ -60,6 +60,10 @@ class BuildReporter(ConsoleReporter):
             row = {"task": task.name, "status": status,
                    "seconds": round(time.monotonic() - self.started[task.name], 1),
                    "why": reasons(task)}
+            if task.values.get("forced"):         # make: objects removed for a changed header
+                row["why"].append("rebuilt " + "; ".join(task.values["forced"][:5])
+                                  + (f" (+{len(task.values['forced']) - 5} more)"
+                                     if len(task.values["forced"]) > 5 else ""))
             if task.values.get("suite"):          # test:<target>: the suite's summary table
                 row["suite"] = task.values["suite"]
             self.rows.append(row)

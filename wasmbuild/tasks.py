@@ -145,15 +145,15 @@ class Graph:
         def make_task(task: str, doc: str, targets: list[str], outputs: list[str], file_dep: list[str],
                       task_dep: list[str]) -> dict:
             argv = [*bp.make.wrapper, "make", f"-j{plan.settings.jobs}", *bp.make.args, *targets]
+            sources = treestate.unchanged(self.src_tree, "sources", self.snapshots)
             return {
                 "basename": "build_python", "name": task.split(":")[1], "doc": doc,
                 "actions": [self._action(task, actions.make, plan, tp.sandbox, cwd=cwd, argv=argv,
                                          env=dict(bp.make.env), log=plan.log(task), name=task,
-                                         toolchain_stamp=tp.identity)],
+                                         toolchain_stamp=tp.identity, sources=sources)],
                 "file_dep": [str(cwd / "Makefile"), str(tp.identity), *file_dep],
                 "task_dep": task_dep,
-                "uptodate": [treestate.unchanged(self.src_tree, "sources", self.snapshots),
-                             config_changed({"argv": argv, "env": bp.make.env})],
+                "uptodate": [sources, config_changed({"argv": argv, "env": bp.make.env})],
                 "targets": outputs,
                 "clean": True,
             }
@@ -243,18 +243,18 @@ class Graph:
         margv = [*t.make.wrapper, "make", f"-j{plan.settings.jobs}", *t.make.args, *t.make.targets]
         artifacts = [str(bdir / a) for a in t.artifacts]
         name = f"make_host:{t.name}"
+        sources = treestate.unchanged(self.src_tree, "sources", self.snapshots)
         yield {
             "basename": "make_host", "name": t.name,
             "doc": f"make CPython for {t.triple}",
             "actions": [self._action(name, actions.make, plan, tp.sandbox, cwd=bdir, argv=margv,
                                      env=dict(t.make.env), log=plan.log(name), name=name,
                                      toolchain_stamp=tp.identity, relink=[Path(a) for a in artifacts],
-                                     relink_if=dep_outputs)],
+                                     relink_if=dep_outputs, sources=sources)],
             "file_dep": [str(bdir / "Makefile"), str(plan.build_python), str(tp.identity), *dep_outputs],
             # make runs the build Python (freezing, checks): all of it, modules included
             "task_dep": [f"configure_host:{t.name}", "build_python:make"],
-            "uptodate": [treestate.unchanged(self.src_tree, "sources", self.snapshots),
-                         config_changed({"argv": margv, "env": t.make.env})],
+            "uptodate": [sources, config_changed({"argv": margv, "env": t.make.env})],
             "targets": [*artifacts, str(bdir / "pybuilddir.txt")],
             "clean": True,
         }
