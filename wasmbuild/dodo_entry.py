@@ -13,20 +13,16 @@ from pathlib import Path
 
 from .errors import WasmbuildError
 from . import report, runlog
-from .plan import Settings, make_plan
+from . import variables
+from .plan import make_plan
 from .tasks import Graph
 
 
-def settings_from_vars(get_var) -> Settings:
-    s = Settings(cpython=get_var("cpython", None), cross_build=get_var("cross_build", None),
-                 provider=get_var("provider", None), modules=get_var("modules", None))
-    if get_var("targets", None):
-        s.targets_dir = Path(get_var("targets")).resolve()
-    if get_var("toolchains", None):
-        s.toolchains_dir = Path(get_var("toolchains")).resolve()
-    if get_var("jobs", None):
-        s.jobs = int(get_var("jobs"))
-    return s
+def command_line_variables() -> dict[str, str]:
+    """Every name=value of the command line. doit offers get_var(name) only, which cannot
+    tell a misspelt variable (jbos=4) from one not given: its table is read instead."""
+    from doit import doit_cmd
+    return dict(doit_cmd._CMDLINE_VARS or {})
 
 
 # doit commands that only read: they never take the cross-build lock.
@@ -76,9 +72,9 @@ def stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def load(get_var) -> dict:
+def load() -> dict:
     try:
-        plan = make_plan(settings_from_vars(get_var))
+        plan = make_plan(variables.settings(command_line_variables()))
     except WasmbuildError as e:
         print(f"wasmbuild: {e}", file=sys.stderr)
         raise SystemExit(2)

@@ -1,0 +1,84 @@
+"""The doit command-line variables (`doit host:emscripten cpython=PATH jobs=4`), checked.
+
+Each bad value is one line naming the variable, what was given and what is expected;
+an unknown name gets a "did you mean". Nothing is built or written before this passes.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+from .errors import WasmbuildError
+from .plan import Settings
+
+PROVIDERS = ("debian-root", "system")
+# name: what it expects (the text of the error message)
+KNOWN = {
+    "cpython": "a CPython source tree (a folder with configure and Include/patchlevel.h)",
+    "cross_build": "a folder wasmbuild can create or write",
+    "provider": " or ".join(PROVIDERS),
+    "jobs": "a whole number from 1 to 256",
+    "targets": "a folder of target YAML files",
+    "toolchains": "a folder of toolchain YAML files",
+    "modules": "all, a set named in the target YAML (e.g. quick), or test_a,test_b",
+}
+
+
+def _bad(name: str, value: str, why: str = "") -> WasmbuildError:
+    return WasmbuildError(f"{name}={value}: {why + '; ' if why else ''}expected {KNOWN[name]}")
+
+
+def _yaml_dir(name: str, value: str) -> Path:
+    path = Path(value).expanduser().resolve()
+    if not path.is_dir():
+        raise _bad(name, value, "no such folder")
+    if not any(path.glob("*.yaml")):
+        raise _bad(name, value, "no .yaml file in it")
+    return path
+
+
+def _writable_dir(name: str, value: str) -> str:
+    """Created now (wasmbuild writes its state there next): what cannot be is refused."""
+    path = Path(value).expanduser().absolute()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _bad(name, value, f"cannot create it ({e.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise _bad(name, value, "not writable")
+    return value
+
+
+def settings(variables: dict[str, str]) -> Settings:
+    """Settings from the command line's name=value pairs; WasmbuildError on a bad one."""
+    for name in variables:
+        if name not in KNOWN:
+            close = difflib.get_close_matches(name, KNOWN, n=1)
+            hint = f" (did you mean {close[0]}=?)" if close else ""
+            raise WasmbuildError(f"unknown variable {name}={variables[name]}{hint}; "
+                                 f"known: {', '.join(f'{k}=' for k in KNOWN)}")
+    for name, value in variables.items():
+        if not value.strip():
+            raise _bad(name, value, "empty value")
+    s = Settings(cpython=variables.get("cpython"), modules=variables.get("modules"))
+    if "cpython" in variables and not Path(variables["cpython"]).expanduser().is_dir():
+        raise _bad("cpython", variables["cpython"], "no such folder")
+    if "cross_build" in variables:
+        s.cross_build = _writable_dir("cross_build", variables["cross_build"])
+    if "provider" in variables:
+        if variables["provider"] not in PROVIDERS:
+            raise _bad("provider", variables["provider"])
+        s.provider = variables["provider"]
+    if "jobs" in variables:
+        try:
+            s.jobs = int(variables["jobs"])
+        except ValueError:
+            raise _bad("jobs", variables["jobs"]) from None
+        if not 1 <= s.jobs <= 256:
+            raise _bad("jobs", variables["jobs"])
+    if "targets" in variables:
+        s.targets_dir = _yaml_dir("targets", variables["targets"])
+    if "toolchains" in variables:
+        s.toolchains_dir = _yaml_dir("toolchains", variables["toolchains"])
+    return s
