@@ -14,10 +14,26 @@ sys.path.insert(0, str(Path(__file__).parent))
 from e2e_util import Build, build, default_version, doit, record, step_times  # noqa: E402
 
 
+# The e2e tests share one build per target, and some change it for good (other configure
+# arguments, another toolchain): they run in these stages, in this order, whatever the
+# file names or the subset chosen (-k, --lf). A test without a stage only inspects.
+STAGES = ["inspect", "edit", "interrupt", "reconfigure", "toolchain"]
+
+
+def stage_of(item) -> int:
+    marker = item.get_closest_marker("stage")
+    if marker is None:
+        return 0
+    if marker.args[0] not in STAGES:
+        raise pytest.UsageError(f"{item.nodeid}: unknown stage {marker.args[0]!r} (stages: {STAGES})")
+    return STAGES.index(marker.args[0])
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=stage_of)          # stable: within a stage, the files' own order
 
 
 @pytest.fixture(scope="session")

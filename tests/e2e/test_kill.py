@@ -8,7 +8,11 @@ import re
 import signal
 import time
 
+import pytest
+
 from e2e_util import log_of, ran, record, start, wait_for
+
+pytestmark = pytest.mark.stage("interrupt")
 
 
 def test_sigkill_during_make_then_next_run_finishes(emscripten, tmp_path):

@@ -1,12 +1,15 @@
-"""Incremental rebuilds on the real emscripten and WASI builds (runs after the other e2e
-tests: it edits the session's copy of the CPython source)."""
+"""Incremental rebuilds on the real emscripten and WASI builds: edits that keep each
+target's configure (stage "edit": after the inspections, before the reconfigure and
+toolchain stages; it edits the session's copy of the CPython source)."""
 import os
 import re
-import signal
-import time
 import zipfile
 
-from e2e_util import doit, log_of, ran, record, start, targets_copy, wait_for
+import pytest
+
+from e2e_util import doit, ran, record, targets_copy
+
+pytestmark = pytest.mark.stage("edit")
 
 
 def _edit(path, old, new):
@@ -75,8 +78,8 @@ def test_added_and_deleted_lib_files_follow_in_the_zip(emscripten):
 
 
 def test_dependency_change_rebuilds_it_and_its_dependants_only(wasi, tmp_path):
-    """(Before the configure-args test: its build is configured with other arguments,
-    which this test's copy of the YAML would put back.)"""
+    """(Stage "edit" runs before "reconfigure": after it, the build is configured with
+    other arguments, which this test's copy of the YAML would put back.)"""
     def bzip2_O1(d):
         bz = next(x for x in d["dependencies"] if x["name"] == "bzip2")
         bz["steps"][0]["run"] = bz["steps"][0]["run"].replace('CFLAGS="-O2', 'CFLAGS="-O1')
@@ -88,26 +91,6 @@ def test_dependency_change_rebuilds_it_and_its_dependants_only(wasi, tmp_path):
     assert not any(s.startswith("build_python") for s in steps), steps
     check = wasi.py("-c", "import bz2; print(bz2.decompress(bz2.compress(b'ok')).decode())")
     assert check.stdout.strip() == "ok", check.stderr
-
-
-def test_configure_args_change_reconfigures_that_host_only(wasi, tmp_path):
-    """... even when the first run of that configure is stopped by Ctrl-C half-way."""
-    targets = targets_copy(tmp_path, lambda d: d["configure"]["args"].append("--without-doc-strings"))
-    args = ("host:wasi", f"cpython={wasi.source}", f"targets={targets}")
-    since = time.time()
-    proc = start(*args, output=tmp_path / "interrupted.out")
-    wait_for(lambda: log_of(wasi.source, "configure_host:wasi", since).count("checking ") >= 40,
-             300, "configure_host:wasi to be half-way")
-    os.killpg(proc.pid, signal.SIGINT)
-    assert proc.wait(timeout=60) != 0
-    assert not (wasi.build_dir / "Makefile").exists()      # no Makefile that looks finished
-    out = doit(*args)
-    steps = ran(out)
-    assert "configure_host:wasi" in steps and "make_host:wasi" in steps
-    assert not any(s.startswith("build_python") for s in steps), steps
-    doc = wasi.py("-c", "print(repr(len.__doc__))")
-    assert doc.stdout.strip() == "None", doc.stdout + doc.stderr
-    record("reconfigure-wasi", {"wall": f"{out.seconds:.1f}s", "ran": steps})
 
 
 def test_dependency_change_rebuilds_it_and_its_dependants_only_emscripten(emscripten, tmp_path):

@@ -14,11 +14,15 @@ import sys
 
 import yaml
 
+import pytest
+
 from e2e_util import PROJECT, ran, record
 
 sys.path.insert(0, str(PROJECT))
 from wasmbuild.paths import cache_dir  # noqa: E402
 from wasmbuild.plan import Settings, make_plan  # noqa: E402
+
+pytestmark = pytest.mark.stage("toolchain")
 
 
 def _ccache_stats(sandbox) -> dict[str, int]:

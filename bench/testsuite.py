@@ -1,0 +1,127 @@
+"""CPython's whole test suite on both targets, through wasmbuild's runner, and upstream's
+own single-process command on the same emscripten build; writes bench/TESTSUITE.md.
+
+    python3 bench/testsuite.py [--cpython PATH] [--jobs 2] [--no-upstream] [--upstream-wasi]
+
+It builds the default source (or PATH) for both targets (a no-op when they are built),
+then runs `doit test:<target>` (every module `-m test --list-tests` names, one process
+each, `jobs` at a time) and reads the runner's results.json. The serial time beside the
+wall time is the sum of the modules' own times (what one process at a time would take,
+less the scheduling). Upstream's command is `python.sh -m test -uall --rerun
+--single-process`, as CPython's CI runs it for Emscripten, run as typed (the user's
+source tree read-only, as python.sh gives it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import PROJECT, base_source
+
+BUILD_DIRS = {"emscripten": "wasm32-emscripten", "wasi": "wasm32-wasip1"}
+
+
+def doit(*args, check=True) -> tuple[subprocess.CompletedProcess, float]:
+    start = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"), "-d", str(PROJECT),
+                          *args], capture_output=True, text=True)
+    took = time.monotonic() - start
+    if check and out.returncode not in (0, 1):
+        raise SystemExit(f"doit {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    return out, took
+
+
+def runner(src: Path, target: str, jobs: int, modules: str | None) -> dict:
+    extra = [f"modules={modules}"] if modules else []
+    out, wall = doit(f"test:{target}", f"cpython={src}", f"jobs={jobs}", *extra, check=False)
+    results = json.loads((src / "cross-build" / ".wasmbuild" / "tests" / target / "results.json").read_text())
+    mods = results["modules"]
+    serial = sum(m["first"]["seconds"] + (m["rerun"]["seconds"] if m["rerun"] else 0) for m in mods)
+    return {"wall": wall, "serial": serial, "exit": out.returncode, "summary": results["summary"],
+            "modules": len(mods), "runner_wall": results["wall_seconds"],
+            "bad": [(m["module"], m["outcome"], m["verdict"]) for m in mods
+                    if m["verdict"] not in ("ok", "skipped by manifest")],
+            "tail": (out.stdout + out.stderr)[-1500:]}
+
+
+def upstream(src: Path, target: str, args: list[str], log: Path) -> dict:
+    python_sh = src / "cross-build" / BUILD_DIRS[target] / "python.sh"
+    start = time.monotonic()
+    with open(log, "w") as f:
+        proc = subprocess.run([str(python_sh), "-m", "test", *args], stdout=f, stderr=subprocess.STDOUT,
+                              cwd=python_sh.parent, stdin=subprocess.DEVNULL)
+    wall = time.monotonic() - start
+    text = log.read_text(errors="replace")
+    summary = [l.strip() for l in text.splitlines()
+               if re.match(r"\s*(Total duration|Total tests|Total test files|Result:|== Tests result)", l)]
+    last = re.findall(r"^\S*\s*(?:load avg: [\d.]+ )?\[\s*(\d+)/(\d+)(?:/\d+)?\] (\S+)", text, re.M)
+    return {"wall": wall, "exit": proc.returncode, "summary": summary,
+            "reached": f"{last[-1][0]}/{last[-1][1]} ({last[-1][2]})" if last else "none",
+            "failed_line": next((l.strip() for l in text.splitlines() if re.match(r"\d+ tests? failed", l.strip())), "")}
+
+
+def fmt(s: float) -> str:
+    return f"{int(s) // 60}m{int(s) % 60:02d}s"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cpython")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--modules", help="a subset (default: the whole suite)")
+    ap.add_argument("--no-upstream", action="store_true")
+    ap.add_argument("--upstream-wasi", action="store_true",
+                    help="also `python.sh -m test` on WASI, as a user types it (about 30 min)")
+    ap.add_argument("--out", default=str(PROJECT / "bench" / "TESTSUITE.md"))
+    a = ap.parse_args()
+    src = base_source(a.cpython)
+    started = time.strftime("%Y-%m-%d %H:%M")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True,
+                            text=True).stdout.strip()
+    _, build = doit("host:emscripten", "host:wasi", f"cpython={src}")
+    rows = {t: runner(src, t, a.jobs, a.modules) for t in ("emscripten", "wasi")}
+    logs = PROJECT / "bench" / "logs"
+    logs.mkdir(exist_ok=True)
+    up = {}
+    if not a.no_upstream:
+        up["emscripten: -m test -uall --rerun --single-process"] = upstream(
+            src, "emscripten", ["-uall", "--rerun", "--single-process"], logs / "upstream-emscripten.log")
+    if a.upstream_wasi:
+        up["wasi: -m test"] = upstream(src, "wasi", [], logs / "upstream-wasi.log")
+
+    w = [f"# CPython's test suite on wasmbuild's builds\n",
+         f"`python3 bench/testsuite.py` on {started} (commit {commit}), CPython from {src}, "
+         f"jobs={a.jobs}, 2 cores. Builds before the runs: {build:.0f} s (no-op when built).\n",
+         "## wasmbuild's runner (`doit test:<target>`)\n",
+         "| target | modules | passed | skipped | no tests | failed | crashed | timed out | not run (manifest) "
+         "| tests run | wall | serial (sum of module times) | unexpected |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for t, r in rows.items():
+        c = r["summary"]["counts"]
+        w.append(f"| {t} | {r['modules']} | {c.get('passed', 0)} | {c.get('skipped', 0)} | {c.get('no tests', 0)} "
+                 f"| {c.get('failed', 0)} | {c.get('crashed', 0)} | {c.get('timed out', 0)} | {c.get('not run', 0)} "
+                 f"| {r['summary']['tests_run']} | {fmt(r['wall'])} | {fmt(r['serial'])} "
+                 f"| {len(r['summary']['unexpected'])} |")
+    for t, r in rows.items():
+        w.append(f"\n### {t}: modules not plainly ok\n")
+        w += [f"- {m}: {o} ({v})" for m, o, v in r["bad"]] or ["- none"]
+        if r["summary"]["unexpected"]:
+            w.append("\nUnexpected: " + "; ".join(r["summary"]["unexpected"]))
+    if up:
+        w.append("\n## Upstream's own command, on the same build (python.sh, source read-only)\n")
+        w.append("| command | wall | exit | reached | summary |")
+        w.append("|---|---|---|---|---|")
+        for cmd, r in up.items():
+            w.append(f"| `{cmd}` | {fmt(r['wall'])} | {r['exit']} | {r['reached']} | "
+                     f"{'; '.join(r['summary'][-4:])} {r['failed_line']} |")
+    Path(a.out).write_text("\n".join(w) + "\n")
+    print("\n".join(w))
+
+
+if __name__ == "__main__":
+    main()
