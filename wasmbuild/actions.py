@@ -348,6 +348,10 @@ def run_interpreter(python_sh: str, args=()):
 def run_tests(run, smoke: list[str], expect: str, modules: str | None, source: Path, *,
               log: Path, name: str, changed=()):
     """Smoke check, then the suite (or the `modules=` subset) judged by the manifest."""
+    if run.tree is not None:
+        copied, removed = suite.sync_tree(source, run.tree)
+        with open(log, "a") as f:
+            f.write(f"test tree {run.tree}: {copied} files copied, {removed} removed\n")
     out = subprocess.run([str(run.python_sh), *smoke], capture_output=True, text=True,
                          cwd=run.cwd, env=run.env())
     with open(log, "a") as f:
@@ -356,10 +360,6 @@ def run_tests(run, smoke: list[str], expect: str, modules: str | None, source: P
         return TaskFailed(f"{name}: smoke check failed (exit {out.returncode}): expected "
                           f"{expect!r}, got {(out.stdout + out.stderr).strip()[-500:]!r}")
     say(f"   smoke: {out.stdout.strip()}")
-    if run.tree is not None:
-        copied, removed = suite.sync_tree(source, run.tree)
-        with open(log, "a") as f:
-            f.write(f"test tree {run.tree}: {copied} files copied, {removed} removed\n")
     listed = suite.list_modules(run, log)
     for problem in manifest.check_manifest(listed, run.tests, run.yaml):
         say(f"   warning: {problem}")
