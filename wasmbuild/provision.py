@@ -190,9 +190,16 @@ HOST_TOOLS = {"bwrap": "bubblewrap", "debootstrap": "debootstrap"}
 
 def _host_tools(log: Path, name: str) -> None:
     """bubblewrap and debootstrap come from the host's own distribution (bookworm
-    packages: nothing of trixie ever lands on the host). Installed when missing and
+    packages: nothing of trixie ever lands on the host)."""
+    ensure_host_packages(HOST_TOOLS, log, name, needed_by="the debian-root provider",
+                         otherwise="(or use provider=system)")
+
+
+def ensure_host_packages(tools: dict[str, str], log: Path, name: str, needed_by: str,
+                         otherwise: str = "") -> None:
+    """Executables (name -> the host distribution's package) installed when missing and
     wasmbuild runs as root on Debian; otherwise the error says what to install."""
-    missing = [pkg for exe, pkg in HOST_TOOLS.items() if shutil.which(exe) is None]
+    missing = [pkg for exe, pkg in tools.items() if shutil.which(exe) is None]
     if not missing:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
@@ -201,8 +208,8 @@ def _host_tools(log: Path, name: str) -> None:
                             env=env, cwd=Path("/"), log=log, name=name)
         if not failed:
             return
-    raise ToolchainError(f"the debian-root provider needs {' and '.join(missing)} on the host: "
-                         f"apt-get install {' '.join(missing)} (or use provider=system)")
+    raise ToolchainError(f"{needed_by} needs {' and '.join(missing)} on the host: "
+                         f"apt-get install {' '.join(missing)} {otherwise}".rstrip())
 
 
 def apply_patch(root: Path, patch, toolchain: Toolchain) -> None:

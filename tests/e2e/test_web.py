@@ -6,7 +6,6 @@ import pytest
 
 from e2e_util import ARTIFACTS, record
 
-CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -27,11 +26,15 @@ def _serve(folder, isolation):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.fail("chromium is not installed (.ci/run installs Debian's chromium package)")
+    # the host distribution's chromium, installed as bubblewrap is (root on Debian), so
+    # that the README's test command needs nothing installed by hand; never a browser
+    # build that Playwright would download
+    from wasmbuild.provision import ensure_host_packages
+    ensure_host_packages({"chromium": "chromium"}, tmp_path_factory.mktemp("apt") / "apt.log",
+                         "chromium", needed_by="the browser tests")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         yield b
         b.close()
 
