@@ -34,7 +34,7 @@ def verify(path: Path, expected: str) -> None:
                           f"the file is refused (delete it to download it again)")
 
 
-def fetch(download: Download, log=None) -> Path:
+def fetch(download: Download) -> Path:
     """Return the verified cached file, downloading it first if it is missing.
 
     A cached file that does not match is refused, not replaced: a tampered or
@@ -48,7 +48,7 @@ def fetch(download: Download, log=None) -> Path:
     for url in download.urls:
         try:
             with atomic_path(dest) as tmp:
-                _get(url, tmp, log)
+                _get(url, tmp)
                 actual = sha256_of(tmp)
                 if actual != download.sha256:
                     errors.append(f"{url}: sha256 {actual}, expected {download.sha256}")
@@ -65,10 +65,10 @@ class _Mismatch(Exception):
     pass
 
 
-def _get(url: str, dest: Path, log) -> None:
+def _get(url: str, dest: Path) -> None:
     if url.startswith("file://"):
         shutil.copyfile(url[len("file://"):], dest)
         return
-    print(f"  downloading {url}", file=log or sys.stderr, flush=True)
+    print(f"  downloading {url}", file=sys.stderr, flush=True)
     with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT) as resp, open(dest, "wb") as out:
         shutil.copyfileobj(resp, out, 1 << 20)

@@ -9,7 +9,6 @@ absolute names inside and outside, so logs, Makefiles and python.sh agree.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +42,7 @@ class Sandbox:
 
     def command(self, argv: list[str], cwd: Path, rw: list[Path] = (), ro: list[Path] = (),
                 extra_env: dict[str, str] | None = None, network: bool = False,
-                writable_root: bool = False, host_tmp: bool = False) -> tuple[list[str], dict]:
+                writable_root: bool = False) -> tuple[list[str], dict]:
         """Return (argv, env) for subprocess: the command wrapped for this provider."""
         env = self.environment(extra_env)
         if self.provider == "system":
@@ -52,10 +51,7 @@ class Sandbox:
               "--dev", "/dev", "--proc", "/proc"]
         # --tmpfs /tmp must come before any bind below /tmp: a read-only root cannot
         # create the mount point otherwise.
-        if host_tmp:
-            bw += ["--bind", "/tmp", "/tmp"]
-        else:
-            bw += ["--perms", "1777", "--tmpfs", "/tmp"]
+        bw += ["--perms", "1777", "--tmpfs", "/tmp"]
         if network:
             bw += ["--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"]
         for p in self.writable:
@@ -79,11 +75,6 @@ class Sandbox:
         """bwrap cannot create a mount point in the read-only root: make it beforehand
         (an empty folder in the root, which belongs to wasmbuild)."""
         (self.root / str(path).lstrip("/")).mkdir(parents=True, exist_ok=True)
-
-    def check_usable(self) -> str | None:
-        if self.provider == "debian-root" and not shutil.which("bwrap"):
-            return "bubblewrap (bwrap) is not installed on the host: apt-get install bubblewrap"
-        return None
 
 
 def _outermost(paths) -> list[Path]:

@@ -409,7 +409,3 @@ class Graph:
         for base in ("host", "test"):
             yield {"basename": base, "name": tgt.name, "doc": f"(unsupported) {tgt.unsupported}",
                    "actions": [fail]}
-
-    # ------------------------------------------------------------ groups
-    def per_target(self, basename: str, doc: str):
-        yield {"basename": basename, "name": None, "doc": doc}
