@@ -4,14 +4,12 @@ looks finished (configure's Makefile is removed before configure runs, files are
 written to a temp name and renamed)."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
-import tarfile
 import time
 from pathlib import Path
 
@@ -274,15 +272,7 @@ def build_dependency(plan, tp, dp, *, log: Path, name: str, changed=()):
     for out in dep.outputs:
         Path(out).unlink(missing_ok=True)
     if dep.download:
-        tarball = fetch.fetch(dep.download)
-        with tarfile.open(tarball) as tf:
-            tf.extractall(dp.src, filter="data")
-        entries = list(dp.src.iterdir())
-        if len(entries) == 1 and entries[0].is_dir():     # strip the top folder
-            top = entries[0]
-            for child in list(top.iterdir()):
-                child.rename(dp.src / child.name)
-            top.rmdir()
+        fetch.unpack(dep.download, dp.src)
     failed = run_steps(plan, tp, dep.steps, log=log, name=name, label="steps")
     if failed:
         return failed
@@ -379,7 +369,3 @@ def run_tests(run, smoke: list[str], expect: str, modules: str | None, source: P
         return TaskFailed(f"{name}: {len(summary.unexpected)} unexpected result(s): "
                           f"{'; '.join(summary.unexpected[:5])}\n   results: {run.out_dir / 'results.json'}")
     return {"suite": lines}
-
-
-def digest(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:24]

@@ -1,26 +1,20 @@
 """Downloads into the cache, verified by sha256 before they are ever used."""
 from __future__ import annotations
 
-import hashlib
 import shutil
+import tarfile
+import uuid
 import sys
 import urllib.request
 from pathlib import Path
 
 from . import paths
 from .atomic import atomic_path
+from .digests import hash_file
 from .errors import SourceError
 from .model import Download
 
 CONNECT_TIMEOUT = 20
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def cached_path(download: Download) -> Path:
@@ -28,7 +22,7 @@ def cached_path(download: Download) -> Path:
 
 
 def verify(path: Path, expected: str) -> None:
-    actual = sha256_of(path)
+    actual = hash_file(path, "sha256")
     if actual != expected:
         raise SourceError(f"{path}: sha256 mismatch: expected {expected}, got {actual}; "
                           f"the file is refused (delete it to download it again)")
@@ -49,7 +43,7 @@ def fetch(download: Download) -> Path:
         try:
             with atomic_path(dest) as tmp:
                 _get(url, tmp)
-                actual = sha256_of(tmp)
+                actual = hash_file(tmp, "sha256")
                 if actual != download.sha256:
                     errors.append(f"{url}: sha256 {actual}, expected {download.sha256}")
                     raise _Mismatch()
@@ -72,3 +66,18 @@ def _get(url: str, dest: Path) -> None:
     print(f"  downloading {url}", file=sys.stderr, flush=True)
     with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT) as resp, open(dest, "wb") as out:
         shutil.copyfileobj(resp, out, 1 << 20)
+
+
+def unpack(download: Download, dest: Path) -> None:
+    """Fetch (verified) and extract the tarball into the empty folder `dest`; a single
+    top folder (libffi-3.4.6/, Python-3.13.5/) is stripped."""
+    tarball = fetch(download)
+    with tarfile.open(tarball) as tf:
+        tf.extractall(dest, filter="data")
+    entries = list(dest.iterdir())
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        # renamed first: it may hold an entry of its own name (foo-1.0/foo-1.0)
+        top = entries[0].rename(dest / f".top-{uuid.uuid4().hex}")
+        for child in list(top.iterdir()):
+            child.rename(dest / child.name)
+        top.rmdir()

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,17 +66,14 @@ def unpack_release(download: Download, dest: Path) -> None:
     """Fetch, verify and unpack a CPython release tarball to `dest` (atomically: a
     half-unpacked tree is never left under the final name)."""
     (dest / STAMP).unlink(missing_ok=True)
-    tarball = fetch.fetch(download)
     partial = dest.with_name(dest.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    with tarfile.open(tarball) as tf:
-        tf.extractall(partial, filter="data")
-    (top,) = list(partial.iterdir())           # Python-3.13.5/
+    fetch.unpack(download, partial)            # Python-3.13.5/ stripped
     # dest may already hold the cross-build dir (doit's state lives there): move the
     # tree in beside it, `configure` last, since its presence marks the unpack done.
     dest.mkdir(parents=True, exist_ok=True)
-    children = sorted(top.iterdir(), key=lambda p: p.name == "configure")
+    children = sorted(partial.iterdir(), key=lambda p: p.name == "configure")
     for child in children:
         target = dest / child.name
         if target.is_dir() and not target.is_symlink():

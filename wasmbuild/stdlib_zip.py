@@ -13,7 +13,8 @@ import zipfile
 from pathlib import Path
 
 from .atomic import atomic_path, write_text
-from .treestate import TreeState, hash_file
+from .digests import hash_file
+from .treestate import TreeState
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 BYTECODE_KEY = "\0bytecode"      # manifest entry: the compiler signature the .pycs match
@@ -73,7 +74,7 @@ def build_zip(*, lib_tree: TreeState, build_dir: Path, staging: Path, dest: Path
     sources = select(lib_tree.files(), spec.omit, spec.omit_if_module_missing, states)
     sysdata = sysconfigdata(build_dir)
     sources_abs = {rel: (lib_tree.root / rel, sha) for rel, sha in sources.items()}
-    sources_abs[sysdata.name] = (sysdata, hash_file(sysdata))
+    sources_abs[sysdata.name] = (sysdata, hash_file(sysdata, "sha1"))
 
     manifest_file = staging / "manifest.json"
     try:

@@ -17,6 +17,7 @@ from .report import settings_changed as config_changed
 from doit.exceptions import TaskFailed
 
 from . import actions, source, stdlib_zip, suite, treestate
+from .digests import digest
 from .fetch import cached_path
 from .plan import Plan, TargetPlan
 from .runlog import run_logged
@@ -126,7 +127,7 @@ class Graph:
         configure_rel = os.path.relpath(plan.source.path / "configure", cwd)
         argv = [*bp.configure.wrapper, configure_rel, *bp.configure.args]
         env = dict(bp.configure.env)
-        key = actions.digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env])
+        key = digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env])
         yield {"basename": "build_python", "name": None,
                "doc": "the native build Python, shared by every target"}
         yield {
@@ -171,7 +172,7 @@ class Graph:
                 "actions": [self._action("build_python:launcher", actions.render_loaders,
                                          plan.settings.templates_dir, [bp.launcher], variables)],
                 "file_dep": [str(plan.settings.templates_dir / bp.launcher.template)],
-                "uptodate": [config_changed(actions.digest([variables, bp.launcher]))],
+                "uptodate": [config_changed(digest([variables, bp.launcher]))],
                 "targets": [bp.launcher.output],
                 "clean": True,
             }
@@ -200,7 +201,7 @@ class Graph:
                 "file_dep": file_dep,
                 "task_dep": [tp.task] + ([f"fetch:{dep.download.file}"] if dep.download else [])
                             + [f"dep:{t.name}-{a}" for a in dep.after],
-                "uptodate": [config_changed(actions.digest(dep))],
+                "uptodate": [config_changed(digest(dep))],
                 "targets": list(dep.outputs),
                 "clean": [(_rmtree, [dp.src]), *[(_unlink, [o]) for o in dep.outputs]],
             }
@@ -218,7 +219,7 @@ class Graph:
         if t.configure.config_site:
             env["CONFIG_SITE"] = t.configure.config_site
             file_dep.append(t.configure.config_site)
-        key = actions.digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env,
+        key = digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env,
                               Path(t.configure.config_site).read_text()
                               if t.configure.config_site and Path(t.configure.config_site).exists()
                               else None])
@@ -232,7 +233,7 @@ class Graph:
             "file_dep": file_dep,
             "task_dep": [self.configure_waits_for, *[dp.task for dp in tgt.deps]],
             "uptodate": [config_changed({"argv": argv, "env": env,
-                                         "setup_local": actions.digest(t.setup_local)})],
+                                         "setup_local": digest(t.setup_local)})],
             "targets": [str(bdir / "Makefile"), str(bdir / "config.status")],
             # configure made the build dir: cleaning it removes the dir (and a Setup.local
             # that wasmbuild wrote into the source)
@@ -291,7 +292,7 @@ class Graph:
             "task_dep": [f"make_host:{t.name}"],
             "uptodate": [treestate.unchanged(self.lib_tree, "lib", self.snapshots),
                          treestate.unchanged(self.bytecode_tree, "bytecode", self.snapshots),
-                         config_changed(actions.digest(t.stdlib_zip))],
+                         config_changed(digest(t.stdlib_zip))],
             "targets": [str(zip_path)],
             "clean": [(_unlink, [zip_path]), (_rmtree, [staging])],
         }
@@ -306,7 +307,7 @@ class Graph:
             "actions": [self._action(name, actions.render_loaders, plan.settings.templates_dir,
                                      t.loaders, variables)],
             "file_dep": [str(plan.settings.templates_dir / l.template) for l in t.loaders],
-            "uptodate": [config_changed(actions.digest([variables, [l.vars for l in t.loaders]]))],
+            "uptodate": [config_changed(digest([variables, [l.vars for l in t.loaders]]))],
             "targets": [l.output for l in t.loaders],
             "clean": True,
         }
@@ -380,7 +381,7 @@ class Graph:
             "file_dep": [str(tgt.build_dir / a) for a in t.artifacts] + [str(zip_path)]
                         + [str(plan.settings.templates_dir / l.template) for l in t.web.loaders],
             "task_dep": [f"host:{t.name}"],
-            "uptodate": [config_changed(actions.digest([t.web, variables]))],
+            "uptodate": [config_changed(digest([t.web, variables]))],
             "targets": [str(o) for o in outputs],
             "clean": [(_rmtree, [web])],
         }

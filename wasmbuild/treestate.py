@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from .atomic import write_text
+from .digests import hash_file
 
 # Folders never part of what make reads.
 ALWAYS_SKIP = {".git", ".hg", "__pycache__", "cross-build", "build", ".wasmbuild",
@@ -42,11 +43,6 @@ def scan(root: Path, subdirs: list[str] | None, skip: set[str]) -> dict[str, tup
                     st = e.stat(follow_symlinks=False)
                     out[e.path[len(root_s):]] = (st.st_size, st.st_mtime_ns)
     return out
-
-
-def hash_file(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha1").hexdigest()
 
 
 class TreeState:
@@ -81,7 +77,7 @@ class TreeState:
             if old and old[0] == size and old[1] == mtime:
                 hashes[rel] = old[2]
             else:
-                hashes[rel] = hash_file(self.root / rel)
+                hashes[rel] = hash_file(self.root / rel, "sha1")
                 cache[rel] = [size, mtime, hashes[rel]]
                 changed = True
         if len(cache) != len(seen):
