@@ -83,7 +83,8 @@ def load() -> dict:
         lock_cross_build(plan.state_dir, plan.cross_build)
         stop_on_signals()
     graph = Graph(plan)
-    report.PLAN = plan
+    artifacts = {f"{tgt.name}/{name}": tgt.build_dir / name for tgt in plan.targets.values()
+                 for name in [*tgt.target.artifacts, tgt.target.stdlib_zip.name]}
 
     def task_wasmbuild():
         yield from graph.toolchain_tasks()
@@ -113,10 +114,10 @@ def load() -> dict:
         "backend": "sqlite3",
         "check_file_uptodate": "md5",
         "default_tasks": ["host:emscripten"],
-        "reporter": report.BuildReporter,
+        "reporter": report.reporter_for(plan.state_dir / "report.json", artifacts),
         # two steps at a time: a serial step (a configure, libffi) overlaps a parallel
         # make instead of waiting for it; `doit -n 1` runs one at a time
         "num_process": 2,
         "par_type": "thread",
     }
-    return {"DOIT_CONFIG": config, "task_wasmbuild": task_wasmbuild, "PLAN": plan}
+    return {"DOIT_CONFIG": config, "task_wasmbuild": task_wasmbuild}

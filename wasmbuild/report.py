@@ -15,8 +15,6 @@ from doit.tools import config_changed
 from .atomic import write_text
 from .runlog import format_seconds
 
-PLAN = None          # set by dodo_entry: the report names the artifacts of its targets
-
 
 class settings_changed(config_changed):
     """config_changed that remembers whether it found a change (for the report)."""
@@ -44,7 +42,11 @@ def reasons(task) -> list[str]:
 
 
 class BuildReporter(ConsoleReporter):
+    """doit makes the instance itself (DOIT_CONFIG["reporter"] is a class), so what a run
+    reports on is given by a subclass: `reporter_for`."""
     desc = "console output plus a build report at the end"
+    report_file: Path | None = None        # report.json; None: the console output only
+    artifacts: dict[str, Path] = {}        # "target/file" -> path, whose sizes are shown
 
     def __init__(self, outstream, options):
         super().__init__(outstream, options)
@@ -78,21 +80,22 @@ class BuildReporter(ConsoleReporter):
 
     def complete_run(self):
         super().complete_run()
-        if not self.rows or PLAN is None:
+        if not self.rows or self.report_file is None:
             return
-        sizes = {}
-        for tgt in PLAN.targets.values():
-            for name in [*tgt.target.artifacts, tgt.target.stdlib_zip.name]:
-                p = tgt.build_dir / name
-                if p.exists():
-                    sizes[f"{tgt.name}/{name}"] = p.stat().st_size
+        sizes = {label: p.stat().st_size for label, p in self.artifacts.items() if p.exists()}
         report = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "tasks": self.rows, "sizes": sizes}
-        write_text(PLAN.state_dir / "report.json", json.dumps(report, indent=1))
+        write_text(self.report_file, json.dumps(report, indent=1))
         w = self.outstream.write
-        w("\nbuild report (" + str(PLAN.state_dir / "report.json") + ")\n")
+        w("\nbuild report (" + str(self.report_file) + ")\n")
         for r in self.rows:
             w(f"  {r['status']:6} {r['task']:32} {format_seconds(r['seconds']):>7}  {'; '.join(r['why'])}\n")
             for line in r.get("suite", []):
                 w(f"         {line}\n")
         for name, size in sizes.items():
             w(f"  {name:40} {size / 1e6:8.2f} MB\n")
+
+
+def reporter_for(report_file: Path, artifacts: dict[str, Path]) -> type[BuildReporter]:
+    """The reporter class of one plan: its report file and the artifacts it sizes."""
+    return type("BuildReporter", (BuildReporter,),
+                {"report_file": report_file, "artifacts": dict(artifacts)})
