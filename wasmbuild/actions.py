@@ -4,6 +4,7 @@ looks finished (configure's Makefile is removed before configure runs, files are
 written to a temp name and renamed)."""
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from . import depfiles, fetch, manifest, provision, runlog, source, suite, suite_report, versions
+from . import depfiles, fetch, manifest, provision, runlog, suite, suite_report, versions
 from .atomic import copy_file, write_text
 from .errors import WasmbuildError
 from .paths import cache_dir
@@ -25,14 +26,21 @@ from .runlog import format_seconds, run_logged, say
 
 def task_action(name: str, log: Path, fn, /, *args, **kwargs):
     """Wrap `fn` as a doit action: fresh log, start/finish lines with elapsed time,
-    user-facing errors as one message (no traceback)."""
+    user-facing errors as one message (no traceback).
+
+    `fn` gets, besides `args` and `kwargs`, the keywords among `name` (the task's),
+    `log` (its log file) and `changed` (the set of its file_dep that changed) that its
+    signature names, as doit gives `changed` or `targets` to a python-action."""
+    wanted = inspect.signature(fn).parameters
+
     def action(changed):
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(f"# {name} started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         start = time.monotonic()
         say(f">> {name} ...")
+        given = {"name": name, "log": log, "changed": set(changed)}
         try:
-            result = fn(*args, changed=set(changed), **kwargs)
+            result = fn(*args, **kwargs, **{k: v for k, v in given.items() if k in wanted})
         except WasmbuildError as e:
             result = TaskFailed(f"{name}: {e}\n   log: {log}")
         took = format_seconds(time.monotonic() - start)
@@ -48,7 +56,7 @@ def task_action(name: str, log: Path, fn, /, *args, **kwargs):
 
 # ---------------------------------------------------------------- toolchains
 
-def provision_toolchain(tp, log: Path, changed=()):
+def provision_toolchain(tp, *, log: Path):
     tc = tp.toolchain
     if stamp_matches(tp)():
         # provisioned with this YAML already, by a run for another cross-build dir (each
@@ -120,20 +128,10 @@ def stamp_matches(tp):
     return check
 
 
-# ---------------------------------------------------------------- source
-
-def unpack_cpython(download, dest: Path, changed=()):
-    source.unpack_release(download, dest)
-
-
-def fetch_download(download, changed=()):
-    fetch.fetch(download)
-
-
 # ---------------------------------------------------------------- configure / make
 
 def configure(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,
-              cache_key: str, setup_local=None, changed=()):
+              cache_key: str, setup_local=None):
     """Run configure with a config.cache kept under the user cache, keyed by everything
     that can change its answers (toolchain, CPython configure script, args, env)."""
     cwd.mkdir(parents=True, exist_ok=True)
@@ -186,7 +184,7 @@ def remove_setup_local(record: Path) -> None:
 
 def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,
          toolchain_stamp: Path, relink: list[Path] = (), relink_if: list[str] = (),
-         sources=None, changed=()):
+         sources=None, changed: set[str]):
     forced = force_stale_objects(cwd, plan.source.path, sources.changed if sources else None, log)
     if str(toolchain_stamp) in changed and (cwd / "Makefile").exists():
         # a different toolchain: nothing it built before may be reused
@@ -264,7 +262,7 @@ def _rw(plan) -> list[Path]:
     return [plan.cross_build]
 
 
-def build_dependency(plan, tp, dp, *, log: Path, name: str, changed=()):
+def build_dependency(plan, tp, dp, *, log: Path, name: str):
     """Unpack the verified tarball into a fresh folder and run the YAML steps there."""
     dep = dp.dep
     shutil.rmtree(dp.src, ignore_errors=True)
@@ -299,7 +297,7 @@ def run_steps(plan, tp, steps, *, log: Path, name: str, label: str):
 
 # ---------------------------------------------------------------- loaders
 
-def render_loaders(templates_dir: Path, loaders, variables: dict, changed=()):
+def render_loaders(templates_dir: Path, loaders, variables: dict):
     for loader in loaders:
         text = render_template(templates_dir, loader.template, dict(variables, **loader.vars))
         write_text(Path(loader.output), text, 0o755 if loader.executable else 0o644)
@@ -308,7 +306,7 @@ def render_loaders(templates_dir: Path, loaders, variables: dict, changed=()):
 # ---------------------------------------------------------------- web example
 
 def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: dict, *,
-                 log: Path, name: str, changed=()):
+                 log: Path, name: str):
     dest = Path(web.dir)
     dest.mkdir(parents=True, exist_ok=True)
     failed = run_steps(plan, tp, web.steps, log=log, name=name, label="web.steps")
@@ -336,7 +334,7 @@ def run_interpreter(python_sh: str, args=()):
 
 
 def run_tests(run, smoke: list[str], expect: str, modules: str | None, source: Path, *,
-              log: Path, name: str, changed=()):
+              log: Path, name: str):
     """Smoke check, then the suite (or the `modules=` subset) judged by the manifest."""
     if run.tree is not None:
         copied, removed = suite.sync_tree(source, run.tree)

@@ -18,6 +18,7 @@ from doit.exceptions import TaskFailed
 
 from . import actions, source, stdlib_zip, suite, treestate
 from .digests import digest
+from . import fetch
 from .fetch import cached_path
 from .plan import Plan, TargetPlan
 from .runlog import run_logged
@@ -80,8 +81,7 @@ class Graph:
             yield {
                 "basename": "toolchain", "name": tp.toolchain.name,
                 "doc": f"{tp.toolchain.description} [{tp.provider}]",
-                "actions": [self._action(name, actions.provision_toolchain, tp,
-                                         self.plan.log(name))],
+                "actions": [self._action(name, actions.provision_toolchain, tp)],
                 "uptodate": [actions.stamp_matches(tp)],
                 "targets": [str(tp.stamp), str(tp.identity)],
                 "verbosity": 2,
@@ -95,7 +95,7 @@ class Graph:
             yield {
                 "basename": "source", "name": "cpython",
                 "doc": f"fetch and unpack the default CPython source ({plan.source.version})",
-                "actions": [self._action("source:cpython", actions.unpack_cpython, dl,
+                "actions": [self._action("source:cpython", source.unpack_release, dl,
                                          plan.source.path)],
                 "targets": [str(plan.source.path / "configure")],
                 "uptodate": [lambda dl=dl: source.is_unpacked(dl, plan.source.path)],
@@ -115,7 +115,7 @@ class Graph:
                 seen.add(dl.file)
                 yield {
                     "basename": "fetch", "name": dl.file, "doc": f"download {dl.file}",
-                    "actions": [self._action(f"fetch:{dl.file}", actions.fetch_download, dl)],
+                    "actions": [self._action(f"fetch:{dl.file}", fetch.fetch, dl)],
                     "targets": [str(cached_path(dl))],
                     "uptodate": [config_changed(dl.sha256)],
                 }
@@ -134,8 +134,7 @@ class Graph:
             "basename": "build_python", "name": "configure",
             "doc": "configure the native build Python",
             "actions": [self._action("build_python:configure", actions.configure, plan, tp.sandbox,
-                                     cwd=cwd, argv=argv, env=env, log=plan.log("build_python:configure"),
-                                     name="build_python:configure", cache_key=key)],
+                                     cwd=cwd, argv=argv, env=env, cache_key=key)],
             "file_dep": [str(plan.source.path / "configure"), str(tp.identity)],
             "task_dep": [tp.task, *self._source_deps()],
             "uptodate": [config_changed({"argv": argv, "env": env})],
@@ -150,8 +149,7 @@ class Graph:
             return {
                 "basename": "build_python", "name": task.split(":")[1], "doc": doc,
                 "actions": [self._action(task, actions.make, plan, tp.sandbox, cwd=cwd, argv=argv,
-                                         env=dict(bp.make.env), log=plan.log(task), name=task,
-                                         toolchain_stamp=tp.identity, sources=sources)],
+                                         env=dict(bp.make.env), toolchain_stamp=tp.identity, sources=sources)],
                 "file_dep": [str(cwd / "Makefile"), str(tp.identity), *file_dep],
                 "task_dep": task_dep,
                 "uptodate": [sources, config_changed({"argv": argv, "env": bp.make.env})],
@@ -196,8 +194,7 @@ class Graph:
             yield {
                 "basename": "dep", "name": f"{t.name}-{dep.name}",
                 "doc": f"build {dep.name} {dep.version} for {t.triple}",
-                "actions": [self._action(dp.task, actions.build_dependency, plan, tp, dp,
-                                         log=plan.log(dp.task), name=dp.task)],
+                "actions": [self._action(dp.task, actions.build_dependency, plan, tp, dp)],
                 "file_dep": file_dep,
                 "task_dep": [tp.task] + ([f"fetch:{dep.download.file}"] if dep.download else [])
                             + [f"dep:{t.name}-{a}" for a in dep.after],
@@ -228,8 +225,7 @@ class Graph:
             "basename": "configure_host", "name": t.name,
             "doc": f"configure CPython for {t.triple}",
             "actions": [self._action(name, actions.configure, plan, tp.sandbox, cwd=bdir, argv=argv,
-                                     env=env, log=plan.log(name), name=name, cache_key=key,
-                                     setup_local=t.setup_local)],
+                                     env=env, cache_key=key, setup_local=t.setup_local)],
             "file_dep": file_dep,
             "task_dep": [self.configure_waits_for, *[dp.task for dp in tgt.deps]],
             "uptodate": [config_changed({"argv": argv, "env": env,
@@ -249,8 +245,7 @@ class Graph:
             "basename": "make_host", "name": t.name,
             "doc": f"make CPython for {t.triple}",
             "actions": [self._action(name, actions.make, plan, tp.sandbox, cwd=bdir, argv=margv,
-                                     env=dict(t.make.env), log=plan.log(name), name=name,
-                                     toolchain_stamp=tp.identity, relink=[Path(a) for a in artifacts],
+                                     env=dict(t.make.env), toolchain_stamp=tp.identity, relink=[Path(a) for a in artifacts],
                                      relink_if=dep_outputs, sources=sources)],
             "file_dep": [str(bdir / "Makefile"), str(plan.build_python), str(tp.identity), *dep_outputs],
             # make runs the build Python (freezing, checks): all of it, modules included
@@ -271,7 +266,7 @@ class Graph:
                                                     ro=[plan.source.path])
             return run_logged(argv, env=env, cwd=plan.build_python_dir, log=plan.log(name), name=name)
 
-        def make_zip(changed=(), spec=t.stdlib_zip, name=name):     # `name` is rebound below
+        def make_zip(spec=t.stdlib_zip, name=name):     # `name` is rebound below
             staging.mkdir(parents=True, exist_ok=True)
             result = stdlib_zip.build_zip(lib_tree=self.lib_tree, build_dir=bdir, staging=staging,
                                           dest=zip_path, spec=spec, run_build_python=run_build_python,
@@ -341,8 +336,7 @@ class Graph:
             "basename": "test", "name": t.name,
             "doc": f"smoke check + CPython's test suite on {t.triple} (modules=quick|NAME,...)",
             "actions": [self._action(name, actions.run_tests, run, t.tests.smoke, t.tests.expect,
-                                     self.plan.settings.modules, self.plan.source.path,
-                                     log=self.plan.log(name), name=name)],
+                                     self.plan.settings.modules, self.plan.source.path)],
             "task_dep": [f"host:{t.name}"],
             "uptodate": [False],
             "verbosity": 2,
@@ -376,8 +370,7 @@ class Graph:
             "basename": "web", "name": t.name,
             "doc": f"the browser example in {web}: page, worker, module, wasm, stdlib zip",
             "actions": [self._action(name, actions.assemble_web, plan, tgt.toolchain, t.web, zip_path,
-                                     plan.settings.templates_dir, variables, log=plan.log(name),
-                                     name=name)],
+                                     plan.settings.templates_dir, variables)],
             "file_dep": [str(tgt.build_dir / a) for a in t.artifacts] + [str(zip_path)]
                         + [str(plan.settings.templates_dir / l.template) for l in t.web.loaders],
             "task_dep": [f"host:{t.name}"],
