@@ -12,11 +12,13 @@ import shlex
 import shutil
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from . import depfiles, fetch, manifest, provision, runlog, suite, suite_report, versions
+from . import (depfiles, fetch, manifest, provision, runlog, stdlib_zip, suite, suite_report,
+               versions)
 from .atomic import copy_file, write_text
 from .errors import WasmbuildError
 from .paths import cache_dir
@@ -293,6 +295,30 @@ def run_steps(plan, tp, steps, *, log: Path, name: str, label: str):
         if failed:
             return failed
     return None
+
+
+# ---------------------------------------------------------------- stdlib zip
+
+def run_build_python(plan, args: list[str], *, log: Path, name: str):
+    """The build Python with `args`, in the native toolchain's sandbox, its output in `log`."""
+    argv, env = plan.native.sandbox.command([str(plan.build_python), *args], plan.build_python_dir,
+                                            rw=[plan.cross_build], ro=[plan.source.path])
+    return run_logged(argv, env=env, cwd=plan.build_python_dir, log=log, name=name)
+
+
+def make_stdlib_zip(plan, spec, *, lib_tree, bytecode_tree, build_dir: Path, staging: Path,
+                    dest: Path, log: Path, name: str):
+    """Compile what changed of Lib/ with the build Python into `staging`, then write the zip."""
+    staging.mkdir(parents=True, exist_ok=True)
+    result = stdlib_zip.build_zip(lib_tree=lib_tree, build_dir=build_dir, staging=staging,
+                                  dest=dest, spec=spec,
+                                  run_build_python=partial(run_build_python, plan, log=log, name=name),
+                                  bytecode=bytecode_tree.digest())
+    if isinstance(result, dict):
+        with open(log, "a") as f:
+            f.write(f"{result}\n")
+        return None
+    return result
 
 
 # ---------------------------------------------------------------- loaders

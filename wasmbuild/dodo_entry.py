@@ -16,6 +16,9 @@ from . import report, runlog
 from . import variables
 from .plan import make_plan
 from .tasks import Graph
+from .tasks_inputs import source_tasks, toolchain_tasks
+from .tasks_use import use_tasks
+from .tasks_web import web_tasks
 
 
 def command_line_variables() -> dict[str, str]:
@@ -87,8 +90,8 @@ def load() -> dict:
                  for name in [*tgt.target.artifacts, tgt.target.stdlib_zip.name]}
 
     def task_wasmbuild():
-        yield from graph.toolchain_tasks()
-        yield from graph.source_tasks()
+        yield from toolchain_tasks(plan)
+        yield from source_tasks(plan)
         yield from graph.build_python_tasks()
         for base, doc in [
             ("dep", "build a target's dependencies (libffi, mpdecimal, zlib, ...)"),
@@ -106,8 +109,8 @@ def load() -> dict:
             yield {"basename": base, "name": None, "doc": doc}
         for tgt in plan.targets.values():
             yield from graph.target_tasks(tgt)
-            yield from graph.use_tasks(tgt)
-            yield from graph.web_tasks(tgt)
+            yield from use_tasks(plan, tgt)
+            yield from web_tasks(plan, tgt)
 
     config = {
         "dep_file": str(plan.state_dir / "doit.db"),

@@ -1,8 +1,9 @@
-"""The doit task graph, built from the plan.
+"""The doit task graph of the build, from the plan: the build Python and each target.
 
 Names are the contract: host:<target>, test:<target>, web:emscripten; underneath,
-toolchain:*, source:cpython, fetch:*, build_python:{configure,make}, dep:<target>-<name>,
-configure_host:*, make_host:*, stdlib_zip:*, loaders:*. Inputs are declared as
+toolchain:*, source:cpython, fetch:* (tasks_inputs), build_python:{configure,make},
+dep:<target>-<name>, configure_host:*, make_host:*, stdlib_zip:*, loaders:* (here), and
+test:, run:, pythoninfo: (tasks_use), web:, serve: (tasks_web). Inputs are declared as
 file_dep/targets where they are files, as config_changed where they are YAML values,
 and as a tree signature (treestate) where they are thousands of source files.
 """
@@ -12,16 +13,14 @@ import os
 import re
 from pathlib import Path
 
-from .report import settings_changed as config_changed
-
 from doit.exceptions import TaskFailed
 
-from . import actions, source, stdlib_zip, suite, treestate
+from . import actions, treestate
 from .digests import digest
-from . import fetch
 from .fetch import cached_path
-from .plan import Plan, TargetPlan
-from .runlog import run_logged
+from .model import Configure, Make
+from .plan import Plan, TargetPlan, ToolchainPlan
+from .tasks_common import _rmtree, _unlink, action, config_changed
 
 # Top-level folders of a CPython tree that make never reads.
 NOT_BUILD_INPUTS = {"Lib", "Doc", "PC", "PCbuild", "Mac", "iOS", "Android", "Apple", "Platforms",
@@ -41,15 +40,6 @@ def frozen_lib_files(src: Path) -> list[str]:
             if "Lib/" in w]
 
 
-def _rmtree(path) -> None:
-    import shutil
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def _unlink(path) -> None:
-    Path(path).unlink(missing_ok=True)
-
-
 class Graph:
     def __init__(self, plan: Plan):
         self.plan = plan
@@ -65,110 +55,89 @@ class Graph:
             extra=[p for p in inputs if not p.endswith("/")])
         self.snapshots = state / "snapshots"
 
-    # ------------------------------------------------------------ helpers
-    def _action(self, task_name, fn, /, *args, **kwargs):
-        return actions.task_action(task_name, self.plan.log(task_name), fn, *args, **kwargs)
-
     def _source_deps(self) -> list[str]:
         return ["source:cpython"] if self.plan.source.default else []
 
-    # ------------------------------------------------------------ toolchains
-    def toolchain_tasks(self):
-        yield {"basename": "toolchain", "name": None,
-               "doc": "provision a toolchain (Debian root via debootstrap, or check the system one)"}
-        for tp in self.plan.toolchains.values():
-            name = tp.task
-            yield {
-                "basename": "toolchain", "name": tp.toolchain.name,
-                "doc": f"{tp.toolchain.description} [{tp.provider}]",
-                "actions": [self._action(name, actions.provision_toolchain, tp)],
-                "uptodate": [actions.stamp_matches(tp)],
-                "targets": [str(tp.stamp), str(tp.identity)],
-                "verbosity": 2,
-            }
-
-    # ------------------------------------------------------------ sources
-    def source_tasks(self):
+    # ------------------------------------------------------------ configure and make
+    def _configure_task(self, task: str, doc: str, tp: ToolchainPlan, cwd: Path, conf: Configure,
+                        task_dep: list[str], tgt: TargetPlan | None = None) -> dict:
+        """configure in `cwd`: the build Python's, or (tgt) a target's, whose configure also
+        gets its dependencies' env, its config.site and its Modules/Setup.local."""
         plan = self.plan
-        if plan.source.default:
-            dl = plan.project.cpython
-            yield {
-                "basename": "source", "name": "cpython",
-                "doc": f"fetch and unpack the default CPython source ({plan.source.version})",
-                "actions": [self._action("source:cpython", source.unpack_release, dl,
-                                         plan.source.path)],
-                "targets": [str(plan.source.path / "configure")],
-                "uptodate": [lambda dl=dl: source.is_unpacked(dl, plan.source.path)],
-            }
-        else:
-            yield {"basename": "source", "name": None,
-                   "doc": f"CPython source: {plan.source.path} ({plan.source.version})",
-                   "actions": None}
-        seen = set()
-        yield {"basename": "fetch", "name": None,
-               "doc": "download dependency sources into the cache (sha256-verified)"}
-        for tgt in plan.targets.values():
+        argv = [*conf.wrapper, os.path.relpath(plan.source.path / "configure", cwd), *conf.args]
+        env = dict(conf.env)
+        # not the build Python's binary: a C edit relinks it, and configure only needs it to
+        # exist (task_dep) and its version (in the arguments and the cache key)
+        file_dep = [str(plan.source.path / "configure"), str(tp.identity)]
+        key = [tp.digest, tp.sandbox.env, plan.source.version, argv, env]
+        settings = {"argv": argv, "env": env}
+        clean = [(_rmtree, [cwd])]
+        setup_local = {}
+        if tgt is not None:
+            site = conf.config_site
             for dp in tgt.deps:
-                dl = dp.dep.download
-                if dl is None or dl.file in seen:
-                    continue
-                seen.add(dl.file)
-                yield {
-                    "basename": "fetch", "name": dl.file, "doc": f"download {dl.file}",
-                    "actions": [self._action(f"fetch:{dl.file}", fetch.fetch, dl)],
-                    "targets": [str(cached_path(dl))],
-                    "uptodate": [config_changed(dl.sha256)],
-                }
+                env.update(dp.dep.provides)
+            if site:
+                env["CONFIG_SITE"] = site
+                file_dep.append(site)
+            key.append(Path(site).read_text() if site and Path(site).exists() else None)
+            settings["setup_local"] = digest(tgt.target.setup_local)
+            setup_local = {"setup_local": tgt.target.setup_local}
+            # configure made the build dir: cleaning it removes the dir (and a Setup.local
+            # that wasmbuild wrote into the source)
+            clean.append((actions.remove_setup_local, [plan.state_dir / "setup-local.json"]))
+        basename, name = task.split(":")
+        return {
+            "basename": basename, "name": name, "doc": doc,
+            "actions": [action(plan, task, actions.configure, plan, tp.sandbox, cwd=cwd, argv=argv,
+                               env=env, cache_key=digest(key), **setup_local)],
+            "file_dep": file_dep,
+            "task_dep": task_dep,
+            "uptodate": [config_changed(settings)],
+            "targets": [str(cwd / "Makefile"), str(cwd / "config.status")],
+            "clean": clean,
+        }
+
+    def _make_task(self, task: str, doc: str, tp: ToolchainPlan, cwd: Path, spec: Make,
+                   artifacts: list[str], task_dep: list[str], file_dep: list[str] = (),
+                   relink_if: list[str] = ()) -> dict:
+        """make in `cwd`; the artifacts are relinked when one of `relink_if` changed."""
+        plan = self.plan
+        argv = [*spec.wrapper, "make", f"-j{plan.settings.jobs}", *spec.args, *spec.targets]
+        sources = treestate.unchanged(self.src_tree, "sources", self.snapshots)
+        basename, name = task.split(":")
+        return {
+            "basename": basename, "name": name, "doc": doc,
+            "actions": [action(plan, task, actions.make, plan, tp.sandbox, cwd=cwd, argv=argv,
+                               env=dict(spec.env), toolchain_stamp=tp.identity,
+                               relink=[Path(a) for a in artifacts], relink_if=relink_if,
+                               sources=sources)],
+            "file_dep": [str(cwd / "Makefile"), str(tp.identity), *file_dep],
+            "task_dep": task_dep,
+            "uptodate": [sources, config_changed({"argv": argv, "env": spec.env})],
+            # configure deletes pybuilddir.txt: as a target it makes make run after any
+            # configure, even one that wrote an identical Makefile
+            "targets": [*artifacts, str(cwd / "pybuilddir.txt")],
+            "clean": True,
+        }
 
     # ------------------------------------------------------------ build Python
     def build_python_tasks(self):
         plan, bp, tp = self.plan, self.plan.project.build_python, self.plan.native
         cwd = plan.build_python_dir
-        configure_rel = os.path.relpath(plan.source.path / "configure", cwd)
-        argv = [*bp.configure.wrapper, configure_rel, *bp.configure.args]
-        env = dict(bp.configure.env)
-        key = digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env])
         yield {"basename": "build_python", "name": None,
                "doc": "the native build Python, shared by every target"}
-        yield {
-            "basename": "build_python", "name": "configure",
-            "doc": "configure the native build Python",
-            "actions": [self._action("build_python:configure", actions.configure, plan, tp.sandbox,
-                                     cwd=cwd, argv=argv, env=env, cache_key=key)],
-            "file_dep": [str(plan.source.path / "configure"), str(tp.identity)],
-            "task_dep": [tp.task, *self._source_deps()],
-            "uptodate": [config_changed({"argv": argv, "env": env})],
-            "targets": [str(cwd / "Makefile"), str(cwd / "config.status")],
-            "clean": [(_rmtree, [cwd])],
-        }
-
-        def make_task(task: str, doc: str, targets: list[str], outputs: list[str], file_dep: list[str],
-                      task_dep: list[str]) -> dict:
-            argv = [*bp.make.wrapper, "make", f"-j{plan.settings.jobs}", *bp.make.args, *targets]
-            sources = treestate.unchanged(self.src_tree, "sources", self.snapshots)
-            return {
-                "basename": "build_python", "name": task.split(":")[1], "doc": doc,
-                "actions": [self._action(task, actions.make, plan, tp.sandbox, cwd=cwd, argv=argv,
-                                         env=dict(bp.make.env), toolchain_stamp=tp.identity, sources=sources)],
-                "file_dep": [str(cwd / "Makefile"), str(tp.identity), *file_dep],
-                "task_dep": task_dep,
-                "uptodate": [sources, config_changed({"argv": argv, "env": bp.make.env})],
-                "targets": outputs,
-                "clean": True,
-            }
-
-        # configure deletes pybuilddir.txt: as a target it makes make run after any
-        # configure, even one that wrote an identical Makefile
-        yield make_task("build_python:make", "make the native build Python", bp.make.targets,
-                        [str(plan.build_python), str(cwd / "pybuilddir.txt")], [],
-                        ["build_python:configure"])
+        yield self._configure_task("build_python:configure", "configure the native build Python",
+                                   tp, cwd, bp.configure, [tp.task, *self._source_deps()])
+        yield self._make_task("build_python:make", "make the native build Python", tp, cwd, bp.make,
+                              [str(plan.build_python)], ["build_python:configure"])
         if bp.launcher:
             variables = dict(plan.context, build_python=str(plan.build_python))
             yield {
                 "basename": "build_python", "name": "launcher",
                 "doc": "render the launcher that targets run as their build Python",
-                "actions": [self._action("build_python:launcher", actions.render_loaders,
-                                         plan.settings.templates_dir, [bp.launcher], variables)],
+                "actions": [action(plan, "build_python:launcher", actions.render_loaders,
+                                   plan.settings.templates_dir, [bp.launcher], variables)],
                 "file_dep": [str(plan.settings.templates_dir / bp.launcher.template)],
                 "uptodate": [config_changed(digest([variables, bp.launcher]))],
                 "targets": [bp.launcher.output],
@@ -194,7 +163,7 @@ class Graph:
             yield {
                 "basename": "dep", "name": f"{t.name}-{dep.name}",
                 "doc": f"build {dep.name} {dep.version} for {t.triple}",
-                "actions": [self._action(dp.task, actions.build_dependency, plan, tp, dp)],
+                "actions": [action(plan, dp.task, actions.build_dependency, plan, tp, dp)],
                 "file_dep": file_dep,
                 "task_dep": [tp.task] + ([f"fetch:{dep.download.file}"] if dep.download else [])
                             + [f"dep:{t.name}-{a}" for a in dep.after],
@@ -204,83 +173,23 @@ class Graph:
             }
             dep_outputs += dep.outputs
 
-        # configure-host
-        configure_rel = os.path.relpath(plan.source.path / "configure", bdir)
-        argv = [*t.configure.wrapper, configure_rel, *t.configure.args]
-        env = dict(t.configure.env)
-        for dp in tgt.deps:
-            env.update(dp.dep.provides)
-        # not the build Python's binary: a C edit relinks it, and configure only needs it to
-        # exist (task_dep) and its version (in the arguments and the cache key)
-        file_dep = [str(plan.source.path / "configure"), str(tp.identity)]
-        if t.configure.config_site:
-            env["CONFIG_SITE"] = t.configure.config_site
-            file_dep.append(t.configure.config_site)
-        key = digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env,
-                              Path(t.configure.config_site).read_text()
-                              if t.configure.config_site and Path(t.configure.config_site).exists()
-                              else None])
-        name = f"configure_host:{t.name}"
-        yield {
-            "basename": "configure_host", "name": t.name,
-            "doc": f"configure CPython for {t.triple}",
-            "actions": [self._action(name, actions.configure, plan, tp.sandbox, cwd=bdir, argv=argv,
-                                     env=env, cache_key=key, setup_local=t.setup_local)],
-            "file_dep": file_dep,
-            "task_dep": [self.configure_waits_for, *[dp.task for dp in tgt.deps]],
-            "uptodate": [config_changed({"argv": argv, "env": env,
-                                         "setup_local": digest(t.setup_local)})],
-            "targets": [str(bdir / "Makefile"), str(bdir / "config.status")],
-            # configure made the build dir: cleaning it removes the dir (and a Setup.local
-            # that wasmbuild wrote into the source)
-            "clean": [(_rmtree, [bdir]), (actions.remove_setup_local, [plan.state_dir / "setup-local.json"])],
-        }
-
-        # make-host
-        margv = [*t.make.wrapper, "make", f"-j{plan.settings.jobs}", *t.make.args, *t.make.targets]
+        yield self._configure_task(f"configure_host:{t.name}", f"configure CPython for {t.triple}",
+                                   tp, bdir, t.configure,
+                                   [self.configure_waits_for, *[dp.task for dp in tgt.deps]], tgt)
         artifacts = [str(bdir / a) for a in t.artifacts]
-        name = f"make_host:{t.name}"
-        sources = treestate.unchanged(self.src_tree, "sources", self.snapshots)
-        yield {
-            "basename": "make_host", "name": t.name,
-            "doc": f"make CPython for {t.triple}",
-            "actions": [self._action(name, actions.make, plan, tp.sandbox, cwd=bdir, argv=margv,
-                                     env=dict(t.make.env), toolchain_stamp=tp.identity, relink=[Path(a) for a in artifacts],
-                                     relink_if=dep_outputs, sources=sources)],
-            "file_dep": [str(bdir / "Makefile"), str(plan.build_python), str(tp.identity), *dep_outputs],
-            # make runs the build Python (freezing, checks): all of it, modules included
-            "task_dep": [f"configure_host:{t.name}", "build_python:make"],
-            "uptodate": [sources, config_changed({"argv": margv, "env": t.make.env})],
-            "targets": [*artifacts, str(bdir / "pybuilddir.txt")],
-            "clean": True,
-        }
+        # make runs the build Python (freezing, checks): all of it, modules included
+        yield self._make_task(f"make_host:{t.name}", f"make CPython for {t.triple}", tp, bdir,
+                              t.make, artifacts, [f"configure_host:{t.name}", "build_python:make"],
+                              [str(plan.build_python), *dep_outputs], relink_if=dep_outputs)
 
-        # stdlib zip
         zip_path = bdir / t.stdlib_zip.name
         staging = plan.state_dir / "pyc" / t.name
-        name = f"stdlib_zip:{t.name}"
-
-        def run_build_python(args, name=name):
-            argv, env = plan.native.sandbox.command([str(plan.build_python), *args],
-                                                    plan.build_python_dir, rw=[plan.cross_build],
-                                                    ro=[plan.source.path])
-            return run_logged(argv, env=env, cwd=plan.build_python_dir, log=plan.log(name), name=name)
-
-        def make_zip(spec=t.stdlib_zip, name=name):     # `name` is rebound below
-            staging.mkdir(parents=True, exist_ok=True)
-            result = stdlib_zip.build_zip(lib_tree=self.lib_tree, build_dir=bdir, staging=staging,
-                                          dest=zip_path, spec=spec, run_build_python=run_build_python,
-                                          bytecode=self.bytecode_tree.digest())
-            if isinstance(result, dict):
-                with open(plan.log(name), "a") as f:
-                    f.write(f"{result}\n")
-                return None
-            return result
-
         yield {
             "basename": "stdlib_zip", "name": t.name,
             "doc": f"stdlib zip for {t.triple} (.pyc only, deflated)",
-            "actions": [self._action(name, make_zip)],
+            "actions": [action(plan, f"stdlib_zip:{t.name}", actions.make_stdlib_zip, plan,
+                               t.stdlib_zip, lib_tree=self.lib_tree, bytecode_tree=self.bytecode_tree,
+                               build_dir=bdir, staging=staging, dest=zip_path)],
             # not the build Python's binary, which every C edit relinks: what decides the
             # bytecode is its bytecode_inputs (a compiler edit recompiles every .pyc)
             "file_dep": [str(bdir / "Makefile"), str(bdir / "pybuilddir.txt")],
@@ -292,15 +201,13 @@ class Graph:
             "clean": [(_unlink, [zip_path]), (_rmtree, [staging])],
         }
 
-        # loaders
         variables = dict(tgt.context, runner=t.runner, sandbox=self._sandbox_vars(tgt),
                          stdlib_zip=str(zip_path), artifacts=artifacts)
-        name = f"loaders:{t.name}"
         yield {
             "basename": "loaders", "name": t.name,
             "doc": f"render {', '.join(Path(l.output).name for l in t.loaders)} from templates",
-            "actions": [self._action(name, actions.render_loaders, plan.settings.templates_dir,
-                                     t.loaders, variables)],
+            "actions": [action(plan, f"loaders:{t.name}", actions.render_loaders,
+                               plan.settings.templates_dir, t.loaders, variables)],
             "file_dep": [str(plan.settings.templates_dir / l.template) for l in t.loaders],
             "uptodate": [config_changed(digest([variables, [l.vars for l in t.loaders]]))],
             "targets": [l.output for l in t.loaders],
@@ -315,74 +222,6 @@ class Graph:
             # `doit clean host:<target>`: everything this target produced
             "clean": [(_rmtree, [bdir]), (_rmtree, [staging]), (_rmtree, [tgt.deps_dir]),
                       (actions.remove_setup_local, [plan.state_dir / "setup-local.json"])],
-        }
-
-    def use_tasks(self, tgt: TargetPlan):
-        """test:, run: and pythoninfo: -- they run the built interpreter through python.sh."""
-        if tgt.unsupported:
-            return
-        t = tgt.target
-        python_sh = next((l.output for l in t.loaders if Path(l.output).name == "python.sh"), None)
-        if python_sh is None:
-            return
-        name = f"test:{t.name}"
-        state = self.plan.state_dir
-        run = suite.SuiteRun(name, Path(python_sh), t.tests, state / "tests" / t.name,
-                             self.plan.settings.jobs,
-                             tree=state / "test-tree" / t.name
-                             if tgt.toolchain.provider == "debian-root" else None,
-                             yaml=str(tgt.yaml))
-        yield {
-            "basename": "test", "name": t.name,
-            "doc": f"smoke check + CPython's test suite on {t.triple} (modules=quick|NAME,...)",
-            "actions": [self._action(name, actions.run_tests, run, t.tests.smoke, t.tests.expect,
-                                     self.plan.settings.modules, self.plan.source.path)],
-            "task_dep": [f"host:{t.name}"],
-            "uptodate": [False],
-            "verbosity": 2,
-        }
-        yield {
-            "basename": "pythoninfo", "name": t.name,
-            "doc": f"run -m test.pythoninfo in the {t.triple} interpreter",
-            "actions": [(actions.run_interpreter, [python_sh, ["-m", "test.pythoninfo"]])],
-            "task_dep": [f"host:{t.name}"], "uptodate": [False], "verbosity": 2,
-        }
-        yield {
-            "basename": "run", "name": t.name,
-            "doc": f"run the {t.triple} interpreter: doit run:{t.name} -- -c 'print(1)'",
-            "actions": [(actions.run_interpreter, [python_sh])],
-            "pos_arg": "args",
-            "task_dep": [f"host:{t.name}"], "uptodate": [False], "verbosity": 2,
-        }
-
-    def web_tasks(self, tgt: TargetPlan):
-        """web:<target> assembles the browser example; serve:<target> serves it."""
-        t, plan = tgt.target, self.plan
-        if tgt.unsupported or t.web is None:
-            return
-        web = Path(t.web.dir)
-        zip_path = tgt.build_dir / t.stdlib_zip.name
-        name = f"web:{t.name}"
-        variables = dict(tgt.context, stdlib_zip=t.stdlib_zip.name)
-        outputs = [web / Path(f).name for f in t.web.files] + [web / t.stdlib_zip.name] \
-            + [Path(l.output) for l in t.web.loaders]
-        yield {
-            "basename": "web", "name": t.name,
-            "doc": f"the browser example in {web}: page, worker, module, wasm, stdlib zip",
-            "actions": [self._action(name, actions.assemble_web, plan, tgt.toolchain, t.web, zip_path,
-                                     plan.settings.templates_dir, variables)],
-            "file_dep": [str(tgt.build_dir / a) for a in t.artifacts] + [str(zip_path)]
-                        + [str(plan.settings.templates_dir / l.template) for l in t.web.loaders],
-            "task_dep": [f"host:{t.name}"],
-            "uptodate": [config_changed(digest([t.web, variables]))],
-            "targets": [str(o) for o in outputs],
-            "clean": [(_rmtree, [web])],
-        }
-        yield {
-            "basename": "serve", "name": t.name,
-            "doc": "serve the browser example on http://127.0.0.1:8000/python.html (Ctrl-C stops)",
-            "actions": [(actions.serve_web, [web])],
-            "task_dep": [name], "uptodate": [False], "verbosity": 2,
         }
 
     def _sandbox_vars(self, tgt: TargetPlan) -> dict:

@@ -1,0 +1,39 @@
+"""The browser example's tasks: web:<target> assembles it, serve:<target> serves it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import actions
+from .digests import digest
+from .plan import Plan, TargetPlan
+from .tasks_common import _rmtree, action, config_changed
+
+
+def web_tasks(plan: Plan, tgt: TargetPlan):
+    t = tgt.target
+    if tgt.unsupported or t.web is None:
+        return
+    web = Path(t.web.dir)
+    zip_path = tgt.build_dir / t.stdlib_zip.name
+    name = f"web:{t.name}"
+    variables = dict(tgt.context, stdlib_zip=t.stdlib_zip.name)
+    outputs = [web / Path(f).name for f in t.web.files] + [web / t.stdlib_zip.name] \
+        + [Path(l.output) for l in t.web.loaders]
+    yield {
+        "basename": "web", "name": t.name,
+        "doc": f"the browser example in {web}: page, worker, module, wasm, stdlib zip",
+        "actions": [action(plan, name, actions.assemble_web, plan, tgt.toolchain, t.web, zip_path,
+                           plan.settings.templates_dir, variables)],
+        "file_dep": [str(tgt.build_dir / a) for a in t.artifacts] + [str(zip_path)]
+                    + [str(plan.settings.templates_dir / l.template) for l in t.web.loaders],
+        "task_dep": [f"host:{t.name}"],
+        "uptodate": [config_changed(digest([t.web, variables]))],
+        "targets": [str(o) for o in outputs],
+        "clean": [(_rmtree, [web])],
+    }
+    yield {
+        "basename": "serve", "name": t.name,
+        "doc": "serve the browser example on http://127.0.0.1:8000/python.html (Ctrl-C stops)",
+        "actions": [(actions.serve_web, [web])],
+        "task_dep": [name], "uptodate": [False], "verbosity": 2,
+    }
