@@ -47,29 +47,53 @@ class Sandbox:
         env = self.environment(extra_env)
         if self.provider == "system":
             return list(argv), env
-        bw = ["bwrap", "--bind" if writable_root else "--ro-bind", str(self.root), "/",
-              "--dev", "/dev", "--proc", "/proc"]
-        # --tmpfs /tmp must come before any bind below /tmp: a read-only root cannot
-        # create the mount point otherwise.
-        bw += ["--perms", "1777", "--tmpfs", "/tmp"]
-        if network:
-            bw += ["--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"]
-        for p in self.writable:
-            bw += ["--bind", str(self.root) + p, p]
-        for p in _outermost(ro):
-            self._mount_point(p)
-            bw += ["--ro-bind", str(p), str(p)]
         for p in self.host_rw:
             os.makedirs(p, exist_ok=True)
-        for p in _outermost([*rw, *self.host_rw]):
+        rw = [*rw, *self.host_rw]
+        for p in [*ro, *rw]:
             self._mount_point(p)
-            bw += ["--bind", str(p), str(p)]
+        parts = self.bwrap_options(env, ro=ro, rw=rw, network=network, writable_root=writable_root)
         # its own pid namespace: when doit dies, even by SIGKILL, --die-with-parent ends
         # the namespace and with it every process the command started
-        bw += ["--chdir", str(cwd), "--unshare-pid", "--die-with-parent", "--clearenv"]
-        for k, v in env.items():
-            bw += ["--setenv", k, v]
-        return bw + ["--", *argv], env
+        options = [*parts["root"], *parts["ro"], *parts["rw"], ["--chdir", str(cwd)],
+                   ["--unshare-pid"], *parts["process"]]
+        return ["bwrap", *(word for option in options for word in option), "--", *argv], env
+
+    def bwrap_options(self, env: dict[str, str], *, ro=(), rw=(), network: bool = False,
+                      writable_root: bool = False, host_tmp: bool = False) -> dict[str, list[list[str]]]:
+        """bubblewrap's options (each a list of words), in the parts, in order, between which
+        python.sh adds its own: "root" (the root, /dev, /proc, /tmp, the root's writable
+        paths), "ro" and "rw" (host paths bound read-only and read-write, parents before
+        children), "process" (lifetime and environment). Mount points must exist."""
+        root = [["--bind" if writable_root else "--ro-bind", str(self.root), "/"],
+                ["--dev", "/dev"], ["--proc", "/proc"]]
+        # /tmp: a build command gets an empty one of its own, so that nothing of the host's
+        # /tmp reaches a build or is left there by it; the interpreter that python.sh starts
+        # sees the host's (host_tmp), as any program started from a shell does: a script,
+        # or a file that the user hands it, may be there. --tmpfs /tmp must come before any
+        # bind below /tmp: a read-only root cannot create the mount point otherwise.
+        root.append(["--bind", "/tmp", "/tmp"] if host_tmp else ["--perms", "1777", "--tmpfs", "/tmp"])
+        if network:
+            root.append(["--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"])
+        root += [["--bind", str(self.root) + p, p] for p in self.writable]
+        return {"root": root,
+                "ro": [["--ro-bind", str(p), str(p)] for p in _outermost(ro)],
+                "rw": [["--bind", str(p), str(p)] for p in _outermost(rw)],
+                "process": [["--die-with-parent"], ["--clearenv"],
+                            *(["--setenv", k, v] for k, v in env.items())]}
+
+    def interpreter(self, source: Path, rw: list[Path]) -> dict:
+        """What python.sh (templates/python.sh.j2) needs to start the built interpreter as
+        the build runs its commands; it adds what it only knows when it runs (the caller's
+        folders, PYTHON* variables, the test runner's writable copy of the source). The
+        mount points exist: the build's commands made them. Unlike a build command, the
+        interpreter sees the host's /tmp, and stays in the caller's pid namespace: it is
+        the caller's to stop."""
+        if self.provider == "system":
+            return {"provider": self.provider, "env": dict(self.env),
+                    "path": ":".join([*self.path, "/usr/local/bin:/usr/bin:/bin"])}
+        return {"provider": self.provider, "root": str(self.root), "source": str(source),
+                "bwrap": self.bwrap_options(self.environment(), ro=[source], rw=rw, host_tmp=True)}
 
     def _mount_point(self, path: Path) -> None:
         """bwrap cannot create a mount point in the read-only root: make it beforehand

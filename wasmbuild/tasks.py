@@ -201,8 +201,10 @@ class Graph:
             "clean": [(_unlink, [zip_path]), (_rmtree, [staging])],
         }
 
-        variables = dict(tgt.context, runner=t.runner, sandbox=self._sandbox_vars(tgt),
-                         stdlib_zip=str(zip_path), artifacts=artifacts)
+        # not the ccache dir (host_rw): running the interpreter compiles nothing
+        sandbox = tp.sandbox.interpreter(plan.source.path, rw=[plan.cross_build])
+        variables = dict(tgt.context, runner=t.runner, sandbox=sandbox, stdlib_zip=str(zip_path),
+                         artifacts=artifacts)
         yield {
             "basename": "loaders", "name": t.name,
             "doc": f"render {', '.join(Path(l.output).name for l in t.loaders)} from templates",
@@ -223,18 +225,6 @@ class Graph:
             "clean": [(_rmtree, [bdir]), (_rmtree, [staging]), (_rmtree, [tgt.deps_dir]),
                       (actions.remove_setup_local, [plan.state_dir / "setup-local.json"])],
         }
-
-    def _sandbox_vars(self, tgt: TargetPlan) -> dict:
-        """What the loader templates need to start the interpreter the way the build does."""
-        sb = tgt.toolchain.sandbox
-        return {"provider": sb.provider, "root": str(sb.root) if sb.root else "",
-                "env": sb.environment() if sb.provider != "system" else dict(sb.env),
-                "path": ":".join([*sb.path, "/usr/local/bin:/usr/bin:/bin"]),
-                "writable": [str(sb.root) + p for p in sb.writable] if sb.root else [],
-                "writable_in_root": list(sb.writable),
-                "source": str(self.plan.source.path),
-                # not the ccache dir (host_rw): running the interpreter compiles nothing
-                "rw": [str(self.plan.cross_build)]}
 
     def _unsupported(self, tgt: TargetPlan):
         def fail():
