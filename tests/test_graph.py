@@ -280,6 +280,30 @@ def test_concurrent_run_on_same_cross_build_stops(fake):
     fake.doit("host:emscripten")                         # lock released: runs
 
 
+def test_the_lock_follows_the_doit_command_not_the_words_of_its_command_line(fake):
+    """Whether a run takes the cross-build lock is decided by the command doit runs:
+    `doit run:wasi -- -c list` runs (its last word is the interpreter's), `doit list`
+    and `doit info` only read, `doit clean` removes files."""
+    import fcntl
+    fake.doit("list")
+    with open(fake.cross_build / ".wasmbuild" / "lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("4242")
+        held.flush()
+        listing = fake.doit("list")
+        info = fake.doit("info", "host:wasi", check=False)
+        run = fake.doit("run:wasi", "--", "-c", "list", check=False)
+        clean = fake.doit("clean", "host:wasi", check=False)
+        forget = fake.doit("forget", "host:wasi", check=False)
+    assert any(line.split()[0] == "run" for line in listing.stdout.splitlines() if line.strip())
+    assert "another wasmbuild run" not in info.stderr and "make_host:wasi" in info.stdout
+    for out in (run, clean, forget):
+        assert out.returncode == 2, (out.args, out.stdout, out.stderr)
+        assert "another wasmbuild run (pid 4242) holds" in out.stderr
+    assert fake.runs() == []                             # nothing was built
+    fake.doit("run:wasi", "--", "-c", "list")            # lock released: builds, then runs
+    assert fake.runs()[-1].endswith("python.wasm -c list"), fake.runs()
+
 def test_clean_removes_what_the_target_produced_and_nothing_else(fake):
     fake.doit("host:emscripten")
     fake.doit("host:wasi")

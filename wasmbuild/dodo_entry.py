@@ -28,23 +28,38 @@ def command_line_variables() -> dict[str, str]:
     return dict(doit_cmd._CMDLINE_VARS or {})
 
 
-# doit commands that only read: they never take the cross-build lock.
+# doit commands that only read: they never take the cross-build lock. Every other one
+# does (run, clean, forget, ignore, reset-dep, strace, a plugin's).
 READ_ONLY_COMMANDS = {"list", "info", "help", "dumpdb", "tabcompletion", "graph"}
 _held_locks = []
 
 
-DOIT_COMMANDS = READ_ONLY_COMMANDS | {"run", "clean", "forget", "ignore", "auto", "strace",
-                                      "reset-dep"}
+def doit_command() -> str | None:
+    """The name of the doit command that is loading the tasks (run, list, clean, ...), as
+    doit chose it; None if it cannot be found (then taken as one that writes).
 
-
-def doit_command(argv: list[str]) -> str:
-    """The doit command of this process (`run` when only task names are given)."""
-    return next((a for a in argv[1:] if a in DOIT_COMMANDS), "run")
+    Not from sys.argv: in `doit run:wasi -- -c list` the command is run, whatever words
+    come after it. doit's loader API hands the command object to the task loader,
+    TaskLoader2.load_tasks(cmd, pos_args), and the default loader (DodoTaskLoader) calls
+    dodo.py's task creators from there without it: a creator takes it from that frame.
+    (A lock taken lazily, when an action first runs, would not do: doit runs actions in
+    worker threads, where a refusal cannot end the run with exit status 2, and `doit
+    clean` removes a `clean: True` task's targets without calling wasmbuild's code.)"""
+    from doit.cmd_base import Command
+    frame = sys._getframe(1)
+    while frame is not None:
+        cmd = next((v for v in frame.f_locals.values() if isinstance(v, Command)), None)
+        if cmd is not None:
+            return cmd.name
+        frame = frame.f_back
+    return None
 
 
 def lock_cross_build(state_dir: Path, cross_build: Path) -> None:
     """One run at a time per cross-build dir: doit saves its state when a run ends,
     so a second run would redo (and race with) the first one's work."""
+    if _held_locks:
+        return                       # this process holds it (tasks created once more)
     f = open(state_dir / "lock", "a+")
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -82,14 +97,16 @@ def load() -> dict:
         print(f"wasmbuild: {e}", file=sys.stderr)
         raise SystemExit(2)
     plan.state_dir.mkdir(parents=True, exist_ok=True)
-    if doit_command(sys.argv) not in READ_ONLY_COMMANDS:
-        lock_cross_build(plan.state_dir, plan.cross_build)
-        stop_on_signals()
     graph = Graph(plan)
     artifacts = {f"{tgt.name}/{name}": tgt.build_dir / name for tgt in plan.targets.values()
                  for name in [*tgt.target.artifacts, tgt.target.stdlib_zip.name]}
 
     def task_wasmbuild():
+        # doit creates the tasks before it checks or runs any: the lock is taken here,
+        # where the command is known, in doit's main thread
+        if doit_command() not in READ_ONLY_COMMANDS:
+            lock_cross_build(plan.state_dir, plan.cross_build)
+            stop_on_signals()
         yield from toolchain_tasks(plan)
         yield from source_tasks(plan)
         yield from graph.build_python_tasks()
