@@ -66,34 +66,33 @@ class Graph:
         plan = self.plan
         argv = [*conf.wrapper, os.path.relpath(plan.source.path / "configure", cwd), *conf.args]
         env = dict(conf.env)
-        # not the build Python's binary: a C edit relinks it, and configure only needs it to
-        # exist (task_dep) and its version (in the arguments and the cache key)
+        # not a target's build Python binary: a C edit relinks it, and configure only needs
+        # it to exist (task_dep) and its version (in the arguments and the cache key)
         file_dep = [str(plan.source.path / "configure"), str(tp.identity)]
-        key = [tp.digest, tp.sandbox.env, plan.source.version, argv, env]
-        settings = {"argv": argv, "env": env}
         clean = [(_rmtree, [cwd])]
-        setup_local = {}
+        key_extra, settings_extra, setup_local = [], {}, None
         if tgt is not None:
-            site = conf.config_site
             for dp in tgt.deps:
                 env.update(dp.dep.provides)
+            site = conf.config_site
             if site:
                 env["CONFIG_SITE"] = site
                 file_dep.append(site)
-            key.append(Path(site).read_text() if site and Path(site).exists() else None)
-            settings["setup_local"] = digest(tgt.target.setup_local)
-            setup_local = {"setup_local": tgt.target.setup_local}
+            key_extra = [Path(site).read_text() if site and Path(site).exists() else None]
+            setup_local = tgt.target.setup_local
+            settings_extra = {"setup_local": digest(setup_local)}
             # configure made the build dir: cleaning it removes the dir (and a Setup.local
             # that wasmbuild wrote into the source)
             clean.append((actions.remove_setup_local, [plan.state_dir / "setup-local.json"]))
+        key = digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env, *key_extra])
         basename, name = task.split(":")
         return {
             "basename": basename, "name": name, "doc": doc,
             "actions": [action(plan, task, actions.configure, plan, tp.sandbox, cwd=cwd, argv=argv,
-                               env=env, cache_key=digest(key), **setup_local)],
+                               env=env, cache_key=key, setup_local=setup_local)],
             "file_dep": file_dep,
             "task_dep": task_dep,
-            "uptodate": [config_changed(settings)],
+            "uptodate": [config_changed({"argv": argv, "env": env, **settings_extra})],
             "targets": [str(cwd / "Makefile"), str(cwd / "config.status")],
             "clean": clean,
         }
