@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import shutil
-import tarfile
-import uuid
 import sys
+import tarfile
 import urllib.request
+import uuid
 from pathlib import Path
 
 from . import paths
