@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: wasmbuild against CPython's own script on the same source, same toolchain root.
 
-    python3 bench/run.py [--cpython PATH] [--skip-official] [--cold-only]
+    python3 bench/run.py [--cpython PATH] [--skip-official] [--cold-only] [--incremental-only]
 
 Scenarios (emscripten, CPython 3.13's Tools/wasm/wasm_build.py emscripten-node-dl):
 cold build (ccache bypassed: CCACHE_RECACHE; no saved configure answers), no-op, one C file edited, one Lib file edited,
@@ -40,6 +40,7 @@ ADAPTATIONS = [
 
 
 REPEAT = 3
+NOOP_REPEAT = 5          # the no-op goal is a median of 5
 
 
 def timed(argv, env=None, cwd=None) -> float:
@@ -166,10 +167,16 @@ def main():
     ap.add_argument("--cpython", help="CPython source (default: wasmbuild's default source)")
     ap.add_argument("--skip-official", action="store_true")
     ap.add_argument("--cold-only", action="store_true", help="only the cold builds (bench/RESULTS-cold.md)")
+    ap.add_argument("--incremental-only", action="store_true",
+                    help="wasmbuild only, warm caches: no-op, C edit and header edit beside make by "
+                         "hand (bench/RESULTS-incremental.md)")
     args = ap.parse_args()
+    if args.incremental_only:
+        args.skip_official = True
     base = base_source(args.cpython)
     work = Path(tempfile.mkdtemp(prefix="wasmbuild-bench-"))
-    use_fresh_config_cache(work / "cache")
+    if not args.incremental_only:
+        use_fresh_config_cache(work / "cache")
     tools = []
     for cls in ([Ours] if args.skip_official else [Ours, Official]):
         tools.append(cls(copy_source(base, work / cls.__name__.lower() / "cpython")))
@@ -184,14 +191,19 @@ def main():
 
     c_file = "C file edited (Objects/listobject.c)"
     for t in tools:
-        print(f"[{t.name}] cold build ...", flush=True)
-        sample("cold build", t.name, t.build(cold))
-        cold_steps = getattr(t, "steps", cold_steps)
+        if args.incremental_only:
+            # a first build with the user's warm caches (not a cold-build sample)
+            print(f"[{t.name}] first build (warm caches, not timed) ...", flush=True)
+            t.build()
+        else:
+            print(f"[{t.name}] cold build ...", flush=True)
+            sample("cold build", t.name, t.build(cold))
+            cold_steps = getattr(t, "steps", cold_steps)
         if args.cold_only:
             continue
         # the short scenarios are repeated and their medians compared: one sample of a
         # few seconds says more about the machine's moment than about the tool
-        for _ in range(REPEAT):
+        for _ in range(NOOP_REPEAT):
             sample("no-op", t.name, t.build())
         for i in range(REPEAT):
             edit(t.src / "Objects" / "listobject.c", f"bench edit {i}")
@@ -203,13 +215,16 @@ def main():
         if isinstance(t, Ours):
             t.build()                         # takes in the last edit made by hand
             header_scenario(t, sample, stale_notes)
+        if args.incremental_only:
+            continue
         for i in range(REPEAT):
             edit(t.src / "Lib" / "json" / "encoder.py", f"bench edit {i}")
             sample("Lib file edited (Lib/json/encoder.py)", t.name, t.build())
         t.clean()
         sample("clean rebuild, warm ccache", t.name, t.build())
-    report(rows, [t.name for t in tools], cold_steps,
-           PROJECT / "bench" / ("RESULTS-cold.md" if args.cold_only else "RESULTS.md"), stale_notes)
+    dest = "RESULTS-cold.md" if args.cold_only else \
+        "RESULTS-incremental.md" if args.incremental_only else "RESULTS.md"
+    report(rows, [t.name for t in tools], cold_steps, PROJECT / "bench" / dest, stale_notes)
 
 
 def report(rows, names, cold_steps, dest: Path, notes=()):
@@ -235,7 +250,7 @@ def report(rows, names, cold_steps, dest: Path, notes=()):
         lines.append(f"| {scenario} | " + " | ".join(cells) + f" | {ratio} |")
     repeated = {sc: r for sc, r in rows.items() if any(len(v) > 1 for v in r.values())}
     if repeated:
-        lines += ["", f"Short scenarios: median of {REPEAT} runs each (the C edit: each wasmbuild "
+        lines += ["", f"Short scenarios: median of {REPEAT} runs each ({NOOP_REPEAT} for the no-op; the C edit: each wasmbuild "
                   "run followed by `make` by hand after another edit of the same file). All samples:", ""]
         lines += [f"- {sc}: " + "; ".join(f"{n} " + ", ".join(f"{x:.2f}" for x in v)
                                           for n, v in r.items()) for sc, r in repeated.items()]
