@@ -77,6 +77,11 @@ def main() -> None:
     ap.add_argument("--no-upstream", action="store_true")
     ap.add_argument("--upstream-wasi", action="store_true",
                     help="also `python.sh -m test` on WASI, as a user types it (about 30 min)")
+    ap.add_argument("--upstream-only", action="store_true",
+                    help="only upstream's command, its results kept in bench/logs/upstream.json "
+                         "for a later run's --reuse-upstream")
+    ap.add_argument("--reuse-upstream", action="store_true",
+                    help="report bench/logs/upstream.json (same build) instead of running it again")
     ap.add_argument("--out", default=str(PROJECT / "bench" / "TESTSUITE.md"))
     a = ap.parse_args()
     src = base_source(a.cpython)
@@ -84,15 +89,23 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True,
                             text=True).stdout.strip()
     _, build = doit("host:emscripten", "host:wasi", f"cpython={src}")
-    rows = {t: runner(src, t, a.jobs, a.modules) for t in ("emscripten", "wasi")}
     logs = PROJECT / "bench" / "logs"
     logs.mkdir(exist_ok=True)
+    saved = logs / "upstream.json"
     up = {}
-    if not a.no_upstream:
-        up["emscripten: -m test -uall --rerun --single-process"] = upstream(
+    if a.reuse_upstream:
+        up = json.loads(saved.read_text())
+    elif not a.no_upstream:
+        when = f"{time.strftime('%Y-%m-%d %H:%M')}, commit {commit}"
+        up[f"emscripten: -m test -uall --rerun --single-process ({when})"] = upstream(
             src, "emscripten", ["-uall", "--rerun", "--single-process"], logs / "upstream-emscripten.log")
-    if a.upstream_wasi:
-        up["wasi: -m test"] = upstream(src, "wasi", [], logs / "upstream-wasi.log")
+        if a.upstream_wasi:
+            up[f"wasi: -m test ({when})"] = upstream(src, "wasi", [], logs / "upstream-wasi.log")
+        saved.write_text(json.dumps(up, indent=1))
+    if a.upstream_only:
+        print(json.dumps(up, indent=1))
+        return
+    rows = {t: runner(src, t, a.jobs, a.modules) for t in ("emscripten", "wasi")}
 
     w = [f"# CPython's test suite on wasmbuild's builds\n",
          f"`python3 bench/testsuite.py` on {started} (commit {commit}), CPython from {src}, "
