@@ -34,3 +34,9 @@ def test_build_python_built_once_for_both_targets(wasi):
 
 def test_regrtest_subset(wasi):
     check_regrtest(wasi, "wasi", "wasi wasm32")
+
+def test_upstream_test_command_works_as_typed(wasi):
+    """`python.sh -m test` as a user types it (the source read-only, no --tempdir): regrtest
+    makes its scratch dirs in the guest's /build, which python.sh maps to the build dir's."""
+    out = wasi.py("-m", "test", "test_bool", cwd=wasi.build_dir)
+    assert "Result: SUCCESS" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
