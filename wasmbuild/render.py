@@ -6,6 +6,7 @@ rendering the loader templates (python.sh, node_entry.mjs, the web page).
 from __future__ import annotations
 
 import dataclasses
+import re
 import shlex
 from pathlib import Path
 
@@ -32,6 +33,31 @@ def _shell_word(word: str) -> str:
 
 
 _STRINGS = _environment()
+# `{{ name }}` or `{{ deps.libffi.prefix }}`: what almost every YAML string holds. Jinja
+# compiles each string to Python first (2-3 ms each, a fifth of a no-op build); these are
+# looked up directly, and anything else (filters, expressions, an undefined name, for its
+# error message) goes to Jinja.
+_SIMPLE = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}")
+
+
+def _lookup(context: dict, dotted: str):
+    value = context
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(dotted)
+        value = value[part]
+    return value
+
+
+def _expand_simple(text: str, context: dict) -> str | None:
+    """`text` with its simple expressions substituted, or None if Jinja must render it."""
+    if "{%" in text or "{#" in text:
+        return None
+    try:
+        out = _SIMPLE.sub(lambda m: str(_lookup(context, m.group(1))), text)
+    except KeyError:
+        return None
+    return None if "{{" in _SIMPLE.sub("", text) else out
 
 
 def expand(obj, context: dict, file, path: str = ""):
@@ -39,6 +65,9 @@ def expand(obj, context: dict, file, path: str = ""):
     if isinstance(obj, str):
         if "{{" not in obj and "{%" not in obj:
             return obj
+        fast = _expand_simple(obj, context)
+        if fast is not None:
+            return fast
         try:
             return _STRINGS.from_string(obj).render(context)
         except jinja2.UndefinedError as e:

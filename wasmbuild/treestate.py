@@ -55,6 +55,7 @@ class TreeState:
         self.subdirs, self.skip = subdirs, ALWAYS_SKIP | (skip or set())
         self.skip_top, self.extra = skip_top or set(), extra or []
         self._files: dict[str, str] | None = None
+        self._digest: str | None = None
 
     def files(self) -> dict[str, str]:
         """relpath -> sha1 of content; computed once per process."""
@@ -89,10 +90,13 @@ class TreeState:
         return hashes
 
     def digest(self) -> str:
-        h = hashlib.sha256()
-        for rel, sha in sorted(self.files().items()):
-            h.update(f"{rel}\0{sha}\n".encode())
-        return h.hexdigest()
+        """Computed once per process, as files() is (several tasks ask for it)."""
+        if self._digest is None:
+            h = hashlib.sha256()
+            for rel, sha in sorted(self.files().items()):
+                h.update(f"{rel}\0{sha}\n".encode())
+            self._digest = h.hexdigest()
+        return self._digest
 
     def _load_cache(self) -> dict:
         try:
