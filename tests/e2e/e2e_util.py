@@ -8,7 +8,9 @@ root, downloads, ccache and config.cache under the user cache are shared with ev
 other run on this machine.
 """
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -50,6 +52,18 @@ def wait_for(condition, timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def sigkill_during_make(b: "Build", output: Path, compiling) -> str:
+    """Start `doit host:<target>` in the background, SIGKILL its whole process group once
+    the make-host log (of this run) satisfies `compiling`, and return what doit printed."""
+    since = time.time()
+    proc = start(f"host:{b.target}", f"cpython={b.source}", output=output)
+    task = f"make_host:{b.target}"
+    wait_for(lambda: compiling(log_of(b.source, task, since)), 600, f"{task} to compile")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    return output.read_text()
 
 
 def log_path(b_source: Path, task: str) -> Path:

@@ -3,14 +3,11 @@ copy of the CPython source). The stress script bench/stress.py does this at rand
 points; here one precise case runs in CI: SIGKILL of everything in the middle of
 make-host, then the next run must finish, with the edit in the interpreter, and the
 run after must do nothing."""
-import os
 import re
-import signal
-import time
 
 import pytest
 
-from e2e_util import log_of, ran, record, start, wait_for
+from e2e_util import ran, record, sigkill_during_make
 
 pytestmark = pytest.mark.stage("interrupt")
 
@@ -21,14 +18,8 @@ def test_sigkill_during_make_then_next_run_finishes(emscripten, tmp_path):
                       c.read_text(), count=1)
     assert n == 1
     c.write_text(text)
-    since = time.time()
-    proc = start("host:emscripten", f"cpython={emscripten.source}", output=tmp_path / "killed.out")
     # make-host has started compiling when its log names an object it builds
-    wait_for(lambda: "listobject" in log_of(emscripten.source, "make_host:emscripten", since),
-             600, "make_host:emscripten to compile")
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
-    killed = (tmp_path / "killed.out").read_text()
+    killed = sigkill_during_make(emscripten, tmp_path / "killed.out", lambda log: "listobject" in log)
     assert "ok make_host:emscripten" not in killed, killed[-2000:]
     out = emscripten.doit("host:emscripten")
     assert "make_host:emscripten" in ran(out)
