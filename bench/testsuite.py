@@ -107,7 +107,7 @@ def main() -> None:
         return
     rows = {t: runner(src, t, a.jobs, a.modules) for t in ("emscripten", "wasi")}
 
-    w = [f"# CPython's test suite on wasmbuild's builds\n",
+    w = ["# CPython's test suite on wasmbuild's builds\n",
          f"`python3 bench/testsuite.py` on {started} (commit {commit}), CPython from {src}, "
          f"jobs={a.jobs}, 2 cores. Builds before the runs: {build:.0f} s (no-op when built).\n",
          "## wasmbuild's runner (`doit test:<target>`)\n",

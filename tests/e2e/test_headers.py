@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from e2e_util import ran, record, sigkill_during_make
+from e2e_util import ran, record
 
 pytestmark = pytest.mark.stage("edit")
 
@@ -71,16 +71,3 @@ def test_hand_written_header_changes_behaviour(target, request):
     after = b.py("-c", PROBE).stdout.strip()
     record(f"header-threads-{target}", {"wall": f"{out.seconds:.1f}s", "before": before, "after": after})
     assert {before, after} == {"accepted", "refused"}, (before, after)
-
-
-def test_sigkill_during_a_header_rebuild_then_next_run_finishes(emscripten, tmp_path):
-    _set_append_doc(emscripten.source, "Append object (edited header, after a SIGKILL).")
-    # the objects are removed before make starts: killed once make-host compiles
-    killed = sigkill_during_make(emscripten, tmp_path / "killed.out", lambda log: " -c " in log)
-    assert "ok make_host:emscripten" not in killed, killed[-2000:]
-    out = emscripten.doit("host:emscripten")
-    assert "make_host:emscripten" in ran(out)
-    doc = emscripten.py("-c", "print(list.append.__doc__)")
-    assert doc.stdout.strip() == "Append object (edited header, after a SIGKILL).", doc.stdout + doc.stderr
-    assert ran(emscripten.doit("host:emscripten")) == []
-    record("header-sigkill", {"recovery": f"{out.seconds:.1f}s"})
