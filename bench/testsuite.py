@@ -55,14 +55,29 @@ def upstream(src: Path, target: str, args: list[str], log: Path) -> dict:
     with open(log, "w") as f:
         proc = subprocess.run([str(python_sh), "-m", "test", *args], stdout=f, stderr=subprocess.STDOUT,
                               cwd=python_sh.parent, stdin=subprocess.DEVNULL)
-    wall = time.monotonic() - start
+    return dict(read_upstream_log(log), wall=time.monotonic() - start, exit=proc.returncode)
+
+
+def read_upstream_log(log: Path) -> dict:
+    """What regrtest's log says: how far its main pass got and its summary, and how far
+    the --rerun pass got (it runs in the same process with --single-process)."""
     text = log.read_text(errors="replace")
-    summary = [l.strip() for l in text.splitlines()
-               if re.match(r"\s*(Total duration|Total tests|Total test files|Result:|== Tests result)", l)]
-    last = re.findall(r"^\S*\s*(?:load avg: [\d.]+ )?\[\s*(\d+)/(\d+)(?:/\d+)?\] (\S+)", text, re.M)
-    return {"wall": wall, "exit": proc.returncode, "summary": summary,
-            "reached": f"{last[-1][0]}/{last[-1][1]} ({last[-1][2]})" if last else "none",
-            "failed_line": next((l.strip() for l in text.splitlines() if re.match(r"\d+ tests? failed", l.strip())), "")}
+    main_pass, _, rerun = text.partition("Re-running ")
+    progress = r"^\S*\s*(?:load avg: [\d.]+ )?\[\s*(\d+)/(\d+)(?:/\d+)?\] (\S+)"
+    reached = re.findall(progress, main_pass, re.M)
+    again = re.findall(progress, rerun, re.M)
+    counts = [l.strip() for l in main_pass.splitlines()
+              if re.match(r"\s*\d+ tests? (OK|failed|skipped|altered|run no tests)", l)
+              or l.startswith("== Tests result")]
+    failed = re.search(r"^\d+ tests? failed:\n((?:    .*\n)+)", main_pass, re.M)
+    return {"main_pass": f"{reached[-1][0]}/{reached[-1][1]}" if reached else "none",
+            "main_summary": counts,
+            "failed": failed.group(1).split() if failed else [],
+            "rerun": (f"{again[-1][0]}/{again[-1][1]} ({again[-1][2]})" if again else "none"),
+            "final": re.findall(r"^(?:Result: .*|Total tests: .*)$", rerun or main_pass, re.M)[-2:],
+            # a process that died: the last error line node printed
+            "died": next((l.strip() for l in reversed((rerun or main_pass).splitlines())
+                          if l.startswith(("RuntimeError:", "RangeError:", "Aborted("))), "")}
 
 
 def fmt(s: float) -> str:
@@ -94,7 +109,11 @@ def main() -> None:
     saved = logs / "upstream.json"
     up = {}
     if a.reuse_upstream:
+        # the same run's result, its log read again (bench/logs/ stays on this machine)
         up = json.loads(saved.read_text())
+        for cmd, r in up.items():
+            log = logs / ("upstream-wasi.log" if cmd.startswith("wasi") else "upstream-emscripten.log")
+            r.update(read_upstream_log(log))
     elif not a.no_upstream:
         when = f"{time.strftime('%Y-%m-%d %H:%M')}, commit {commit}"
         up[f"emscripten: -m test -uall --rerun --single-process ({when})"] = upstream(
@@ -127,11 +146,13 @@ def main() -> None:
             w.append("\nUnexpected: " + "; ".join(r["summary"]["unexpected"]))
     if up:
         w.append("\n## Upstream's own command, on the same build (python.sh, source read-only)\n")
-        w.append("| command | wall | exit | reached | summary |")
-        w.append("|---|---|---|---|---|")
+        w.append("| command | wall | exit | main pass | its summary | --rerun pass | how it ended |")
+        w.append("|---|---|---|---|---|---|---|")
         for cmd, r in up.items():
-            w.append(f"| `{cmd}` | {fmt(r['wall'])} | {r['exit']} | {r['reached']} | "
-                     f"{'; '.join(r['summary'][-4:])} {r['failed_line']} |")
+            w.append(f"| `{cmd}` | {fmt(r['wall'])} | {r['exit']} | {r['main_pass']} modules "
+                     f"| {'; '.join(r['main_summary'])} | reached {r['rerun']} "
+                     f"| {r['died'] or '; '.join(r['final'])} |")
+            w.append(f"\nFailed in its main pass: {', '.join(r['failed'])}\n")
     Path(a.out).write_text("\n".join(w) + "\n")
     print("\n".join(w))
 
