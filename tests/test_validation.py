@@ -110,3 +110,18 @@ def test_undefined_template_variable_names_template(tmp_path):
     with pytest.raises(ConfigError) as e:
         render_template(tdir, "x.j2", {"target": "emscripten"})
     assert "x.j2" in str(e.value) and "missing_var" in str(e.value)
+
+
+def test_simple_expressions_render_as_jinja_does():
+    """render.expand looks `{{ name }}` / `{{ a.b.c }}` up directly (a no-op build's time);
+    the result must be Jinja's, and anything else must still go to Jinja."""
+    from wasmbuild import render
+    ctx = {"source": "/src", "jobs": 2, "deps": {"libffi": {"prefix": "/p"}}, "vars": {"x": "y"}}
+    for text in ["{{ source }}/Lib", "-j{{jobs}}", "{{ deps.libffi.prefix }}/lib {{ vars.x }}",
+                 "a{{ source }}b{{ source }}c", "{{ jobs }}"]:
+        assert render._expand_simple(text, ctx) == render._STRINGS.from_string(text).render(ctx), text
+    for text in ["{{ source|upper }}", "{% if jobs %}x{% endif %}", "{{ source ~ '/x' }}",
+                 "{{ nope }}", "{{ deps.zlib.prefix }}", "{# c #}{{ source }}"]:
+        assert render._expand_simple(text, ctx) is None, text
+    with pytest.raises(Exception, match="'nope' is undefined"):
+        render.expand("{{ nope }}", ctx, "t.yaml", "k")
