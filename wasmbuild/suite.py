@@ -151,8 +151,8 @@ def _order(modules: list[str], durations: dict[str, float]) -> list[str]:
 class _Status:
     """Done/total, failures so far and an estimate of the time left, for the progress line."""
 
-    def __init__(self, progress: Progress, total: int, jobs: int):
-        self.progress, self.total, self.jobs = progress, total, jobs
+    def __init__(self, progress: Progress, total: int):
+        self.progress, self.total = progress, total
         self.done = self.bad = 0
         self.running: list[str] = []
         self.lock = threading.Lock()
@@ -194,7 +194,7 @@ def run_suite(run: SuiteRun, modules: list[str]) -> list[manifest.ModuleResult]:
         for m in modules if m not in todo}
 
     with Progress(run.name) as progress:
-        status = _Status(progress, len(todo), run.jobs)
+        status = _Status(progress, len(todo))
 
         def first_pass(module):
             status.started(module)
@@ -202,7 +202,7 @@ def run_suite(run: SuiteRun, modules: list[str]) -> list[manifest.ModuleResult]:
             first = run_module(run, module, [], log)
             exp = run.tests.manifest.get(module, Expectation())
             r = manifest.ModuleResult(module, exp, first, log=str(log))
-            status.finished(module, first.outcome in manifest.BAD and exp.status != "xfail")
+            status.finished(module, manifest.needs_rerun(exp, first))
             if first.outcome in manifest.BAD:
                 say(f"   {module}: {first.outcome}"
                     + (f" ({first.failures} failures)" if first.failures else "")
