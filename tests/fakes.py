@@ -86,7 +86,75 @@ def _write(path: Path, text: str, executable: bool = False) -> Path:
     return path
 
 
-def make_cpython_tree(root: Path, version: str = "3.13.5") -> Path:
+# The wasm files of each CPython layout, as upstream's trees have them: 3.13 keeps everything in Tools/wasm/; 3.14.0-3.14.3
+# have Tools/wasm/emscripten/ and Tools/wasm/wasi/; 3.14.4 moved the emscripten files to
+# Platforms/emscripten/ but not WASI's; main has Platforms/emscripten/ and Platforms/WASI/.
+# 3.14 and later compile Python/emscripten_trampoline_inner.c with a separate clang.
+LAYOUTS = {
+    "3.13": ["Tools/wasm/wasm_build.py", "Tools/wasm/wasi.py", "Tools/wasm/python.html",
+             "Tools/wasm/config.site-wasm32-emscripten", "Tools/wasm/config.site-wasm32-wasi",
+             "Python/emscripten_trampoline.c"],
+    "3.14.0": ["Tools/wasm/emscripten/__main__.py", "Tools/wasm/emscripten/node_entry.mjs",
+               "Tools/wasm/emscripten/config.site-wasm32-emscripten",
+               "Tools/wasm/emscripten/make_libffi.sh", "Tools/wasm/emscripten/prepare_external_wasm.py",
+               "Tools/wasm/emscripten/web_example/index.html",
+               "Tools/wasm/emscripten/web_example/python.worker.mjs",
+               "Tools/wasm/wasi/__main__.py", "Tools/wasm/wasi/config.site-wasm32-wasi",
+               "Tools/wasm/wasi.py", "Python/emscripten_trampoline.c",
+               "Python/emscripten_trampoline_inner.c"],
+    "3.14.6": ["Platforms/emscripten/__main__.py", "Platforms/emscripten/node_entry.mjs",
+               "Platforms/emscripten/config.site-wasm32-emscripten",
+               "Platforms/emscripten/make_libffi.sh", "Platforms/emscripten/prepare_external_wasm.py",
+               "Platforms/emscripten/web_example/index.html",
+               "Platforms/emscripten/web_example/python.worker.mjs",
+               "Tools/wasm/emscripten/__main__.py",
+               "Tools/wasm/wasi/__main__.py", "Tools/wasm/wasi/config.site-wasm32-wasi",
+               "Tools/wasm/wasi.py", "Python/emscripten_trampoline.c",
+               "Python/emscripten_trampoline_inner.c"],
+    "main": ["Platforms/emscripten/__main__.py", "Platforms/emscripten/node_entry.mjs",
+             "Platforms/emscripten/streams.mjs", "Platforms/emscripten/config.toml",
+             "Platforms/emscripten/config.site-wasm32-emscripten",
+             "Platforms/emscripten/make_libffi.sh", "Platforms/emscripten/prepare_external_wasm.py",
+             "Platforms/emscripten/web_example/index.html",
+             "Platforms/WASI/__main__.py", "Platforms/WASI/_build.py", "Platforms/WASI/config.toml",
+             "Platforms/WASI/config.site-wasm32-wasi", "Platforms/WASI/wasmtime.toml",
+             "Tools/wasm/wasi/__main__.py", "Python/emscripten_trampoline.c",
+             "Python/emscripten_trampoline_inner.c", "Python/emscripten_syscalls.c"],
+}
+
+
+# main's pins (Platforms/*/config.toml, as of 2026-08: emscripten 6.0.6, WASI SDK 33)
+PINS = {
+    "Platforms/emscripten/config.toml": textwrap.dedent("""\
+        # Any data that can vary between Python versions is to be kept in this file.
+        emscripten-version = "6.0.6"
+        node-version = "24"
+        test-args = ["-m", "test", "-v", "-uall", "--rerun", "--single-process", "-W"]
+
+        [dependencies.libffi]
+        url = "https://github.com/libffi/libffi/releases/download/v{version}/libffi-{version}.tar.gz"
+        version = "3.4.6"
+        shasum = "b0dea9df23c863a7a50e825440f3ebffabd65df1497108e5d437747843895a4e"
+
+        [dependencies.mpdec]
+        url = "https://www.bytereef.org/software/mpdecimal/releases/mpdecimal-{version}.tar.gz"
+        version = "4.0.1"
+        shasum = "96d33abb4bb0070c7be0fed4246cd38416188325f820468214471938545b1ac8"
+        """),
+    "Platforms/WASI/config.toml": textwrap.dedent("""\
+        [targets]
+        wasi-sdk = 33
+        host-triple = "wasm32-wasip1"
+        """),
+}
+
+
+def _layout_of(version: str) -> str:
+    minor = tuple(int(p) for p in version.split(".")[:2])
+    return "3.13" if minor <= (3, 13) else "main" if minor >= (3, 15) else "3.14.6"
+
+
+def make_cpython_tree(root: Path, version: str = "3.13.5", layout: str | None = None) -> Path:
     _write(root / "configure", FAKE_CONFIGURE, executable=True)
     _write(root / "Include" / "patchlevel.h", f'#define PY_VERSION "{version}"\n')
     _write(root / "Makefile.pre.in", textwrap.dedent("""\
@@ -99,11 +167,9 @@ def make_cpython_tree(root: Path, version: str = "3.13.5") -> Path:
     _write(root / "Objects" / "listobject.c", "/* list */ int list_version = 1;\n")
     _write(root / "Objects" / "clinic" / "listobject.c.h", '/* clinic */ const char *list_append_doc = "Append object";\n')
     _write(root / "Python" / "compile.c", "/* the bytecode compiler */\n")
-    _write(root / "Tools" / "wasm" / "config.site-wasm32-emscripten", "ac_cv_func_eventfd=no\n")
-    _write(root / "Tools" / "wasm" / "config.site-wasm32-wasi", "ac_cv_func_eventfd=no\n")
-    for layout in ("Tools/wasm/emscripten", "Tools/wasm/wasi", "Platforms/emscripten", "Platforms/WASI"):
-        for t in ("emscripten", "wasi"):
-            _write(root / layout / f"config.site-wasm32-{t}", "ac_cv_func_eventfd=no\n")
+    for rel in LAYOUTS[layout or _layout_of(version)]:
+        text = PINS.get(rel) or ("ac_cv_func_eventfd=no\n" if "config.site" in rel else f"# {rel}\n")
+        _write(root / rel, text)
     _write(root / "Doc" / "index.rst", "docs are not a build input\n")
     for rel, text in {
         "os.py": "SEP = '/'\n",

@@ -6,6 +6,7 @@ import time
 import zipfile
 
 
+import fakes
 from fakes import PROJECT
 
 
@@ -339,11 +340,13 @@ def test_313_writes_no_setup_local(fake):
 
 
 def test_314_overlay_selects_its_layout(fake):
-    (fake.src / "Include" / "patchlevel.h").write_text('#define PY_VERSION "3.14.0"\n')
-    out = fake.doit("info", "configure_host:emscripten", check=False).stdout
+    import shutil
+    shutil.rmtree(fake.src)
+    fakes.make_cpython_tree(fake.src, "3.14.0", layout="3.14.0")
+    out = fake.doit("info", "configure_host:emscripten-forky", check=False).stdout
     assert "Tools/wasm/emscripten/config.site-wasm32-emscripten" in out
     listing = fake.doit("list", "--all").stdout
-    assert "dep:emscripten-mpdecimal" in listing
+    assert "dep:emscripten-forky-mpdecimal" in listing
 
 
 def test_missing_system_toolchain_says_how_to_get_one(fake):

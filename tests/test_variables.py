@@ -17,6 +17,7 @@ BAD = [
     ("colour=red", "unknown variable colour=red; known: cpython="),
     ("modules=", "modules=: empty value"),
     ("provider=", "provider=: empty value"),
+    ("release=3.13.15", "release=3.13.15: cpython= names the source already; give one of the two"),
 ]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -17,8 +16,7 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from . import (depfiles, fetch, manifest, provision, runlog, stdlib_zip, suite, suite_report,
-               versions)
+from . import depfiles, fetch, manifest, pins, provision, runlog, stdlib_zip, suite, suite_report
 from .atomic import copy_file, write_text
 from .errors import WasmbuildError
 from .paths import cache_dir
@@ -56,87 +54,19 @@ def task_action(name: str, log: Path, fn, /, *args, **kwargs):
     return action
 
 
-# ---------------------------------------------------------------- toolchains
-
-def provision_toolchain(tp, *, log: Path):
-    tc = tp.toolchain
-    if stamp_matches(tp)():
-        # provisioned with this YAML already, by a run for another cross-build dir (each
-        # has its own doit state): nothing to do, and no apt-get update either
-        with open(log, "a") as f:
-            f.write(f"already provisioned: {tp.stamp}\n")
-        return
-    if tp.provider == "debian-root":
-        provision.provision_debian_root(tc, tc.providers.debian_root, tp.digest, log)
-    else:
-        spec = tc.providers.system
-        provision.check_system(tc, tp.sandbox, spec.how_to_get, spec.requires)
-    found = {}
-    for check in [tc.version, *tc.checks]:
-        found[check.command[0]] = check_version(tp, check, log)
-    if tp.provider == "system":
-        fingerprint = system_fingerprint(tp)
-        provision.write_identity(tp.stamp, {"versions": found, "executables": fingerprint})
-        write_text(tp.stamp, json.dumps({"digest": tp.digest, "fingerprint": fingerprint},
-                                        indent=1, sort_keys=True))
-
-
-def check_version(tp, check, log: Path) -> str:
-    argv, env = tp.sandbox.command(check.command, Path("/"))
-    try:
-        out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
-    except FileNotFoundError:
-        raise WasmbuildError(f"{tp.yaml}: {check.command[0]} not found ({shlex.join(check.command)})")
-    m = re.search(check.regex, out.stdout + out.stderr, re.M)
-    if out.returncode != 0 or not m:
-        raise WasmbuildError(f"{tp.yaml}: version check {shlex.join(check.command)} failed "
-                             f"(exit {out.returncode}): {(out.stdout + out.stderr).strip()[:300]}")
-    found = m.group(1)
-    with open(log, "a") as f:
-        f.write(f"{check.command[0]} version {found}\n")
-    if check.minimum and versions.parse(found) < versions.parse(check.minimum):
-        raise WasmbuildError(f"{check.command[0]} {found} is too old: {tp.toolchain.name} needs "
-                             f">= {check.minimum}")
-    if check.recommended and versions.parse(found) < versions.parse(check.recommended):
-        provision.print_warning(f"{check.command[0]} {found} < {check.recommended}: "
-                                f"{check.below_recommended}")
-    return found
-
-
-def system_fingerprint(tp) -> dict:
-    """Where the system toolchain's executables are, and their size and mtime: a
-    different emsdk on PATH, or an upgraded one, is a different toolchain."""
-    env = tp.sandbox.environment()
-    out = {}
-    for exe in tp.toolchain.providers.system.requires:
-        path = shutil.which(exe, path=env["PATH"])
-        if path:
-            real = os.path.realpath(path)
-            st = os.stat(real)
-            out[exe] = [real, st.st_size, st.st_mtime_ns]
-        else:
-            out[exe] = None
-    return out
-
-
-def stamp_matches(tp):
-    """uptodate for toolchain:*: provisioned with exactly this YAML (and, for a system
-    toolchain, the same executables)."""
-    def check():
-        data = provision.read_stamp(tp.stamp)
-        if not data or data.get("digest") != tp.digest:
-            return False
-        return tp.provider != "system" or data.get("fingerprint") == system_fingerprint(tp)
-    return check
-
-
 # ---------------------------------------------------------------- configure / make
 
+PATCHED_CONFIGURE = "configure.wasmbuild"
+
+
 def configure(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,
-              cache_key: str, setup_local=None):
+              cache_key: str, setup_local=None, pinned=(), patches=()):
     """Run configure with a config.cache kept under the user cache, keyed by everything
     that can change its answers (toolchain, CPython configure script, args, env)."""
     cwd.mkdir(parents=True, exist_ok=True)
+    notes = pin_notes(plan.source.path, pinned)
+    if patches:
+        write_patched_configure(plan.source.path / "configure", cwd / PATCHED_CONFIGURE, patches, name)
     if setup_local is not None:
         write_setup_local(plan.source.path, setup_local, plan.state_dir / "setup-local.json")
     for stale in ("Makefile", "config.status"):
@@ -159,7 +89,35 @@ def configure(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path
     tmp = shared_cache.with_suffix(f".{os.getpid()}.tmp")
     shutil.copyfile(local_cache, tmp)
     os.replace(tmp, shared_cache)
-    return None
+    return {"notes": notes} if notes else None
+
+
+def write_patched_configure(original: Path, dest: Path, patches, name: str) -> None:
+    """configure with the YAML's edits, as an executable copy (the source is not written)."""
+    text = original.read_text(encoding="utf-8")
+    for i, patch in enumerate(patches):
+        for rep in patch.replace:
+            if text.count(rep.old) != 1:
+                found = "not found" if rep.old not in text else f"found {text.count(rep.old)} times"
+                raise WasmbuildError(f"{name}: configure.patches[{i}] ({patch.why.split('.')[0][:80]}): "
+                                     f"the text to replace is {found} in {original}; the patch does "
+                                     f"not fit this CPython version (limit it with an overlay)")
+            text = text.replace(rep.old, rep.new)
+    write_text(dest, text, mode=0o755)
+
+
+def pin_notes(source: Path, pinned) -> list[str]:
+    """A line for each toolchain version the tree pins that the toolchain in use does not
+    have (`pinned`: (file, key, toolchain name, its stamp, the command whose version the
+    provisioning checked) tuples)."""
+    notes = []
+    for rel, key, toolchain, stamp, command in pinned:
+        value = pins.read(source, rel, key)
+        found = ((provision.read_stamp(stamp) or {}).get("versions") or {}).get(command) or "?"
+        if value is not None and (line := pins.compare(rel, key, value, found, toolchain, command)):
+            say(f"note: {line}")
+            notes.append(line)
+    return notes
 
 
 def write_setup_local(source: Path, setup_local, record: Path) -> None:

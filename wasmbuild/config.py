@@ -1,4 +1,5 @@
-"""Load the YAML files, apply the overlays that match the CPython version, validate.
+"""Load the YAML files, apply their bases and the overlays that match the CPython source,
+validate.
 
 Data flows one way: YAML text -> plain data -> (overlays merged) -> dataclasses of
 `model`. Nothing here runs a command or writes a file, so a bad YAML file stops
@@ -54,19 +55,75 @@ def merge(base, overlay):
     return out
 
 
-def load_target(path: Path, python_version: str) -> Target:
-    """Validate the whole file, then the overlays that apply, then the merged result."""
+def inherit(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """The file's data on top of its `base:` (a file of the same folder, by name, itself
+    maybe based on another): a variant is the few keys that differ. Mappings merge, a
+    list is replaced unless the key ends in `+` (then it is extended)."""
     raw = read_yaml(path)
+    if not isinstance(raw, dict) or "base" not in raw:
+        return raw
+    name = raw["base"]
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ConfigError(path, "base", f"expected the name of a file in {path.parent} "
+                                        f"(without .yaml), got {name!r}")
+    base_path = path.parent / f"{name.removesuffix('.yaml')}.yaml"
+    if base_path in seen or base_path == path:
+        raise ConfigError(path, "base", f"{name!r} leads back to this file (a cycle of bases)")
+    if not base_path.is_file():
+        known = ", ".join(sorted(p.stem for p in path.parent.glob("*.yaml") if p != path))
+        raise ConfigError(path, "base", f"no file {base_path.name} in {path.parent} (there: {known})")
+    return merge(inherit(base_path, (*seen, path)), raw)
+
+
+def bases_first(paths: list[Path]) -> list[Path]:
+    """The files, each after the one it is based on: an error in a base is then named in
+    its own file, not in a variant's."""
+    out: list[Path] = []
+
+    def visit(path: Path, depth: int = 0):
+        if path in out or depth > len(paths):
+            return
+        try:
+            base = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER).get("base")
+        except (OSError, yaml.YAMLError, AttributeError):
+            base = None                    # read_yaml reports it, in its turn
+        if isinstance(base, str) and (path.parent / f"{base.removesuffix('.yaml')}.yaml") in paths:
+            visit(path.parent / f"{base.removesuffix('.yaml')}.yaml", depth + 1)
+        if path not in out:
+            out.append(path)
+    for p in paths:
+        visit(p)
+    return out
+
+
+def overlay_applies(overlay, python_version: str, source: Path | None) -> bool:
+    if overlay.when and not versions.matches(python_version, overlay.when):
+        return False
+    if source is None:
+        return not overlay.exists and not overlay.missing
+    return (all((source / p).exists() for p in overlay.exists)
+            and not any((source / p).exists() for p in overlay.missing))
+
+
+def load_target(path: Path, python_version: str, source: Path | None = None) -> Target:
+    """Validate the whole file (on top of its base), then the overlays, then the result of
+    merging those that apply to this source: its version and the files it has."""
+    raw = inherit(path)
     base = schema.build(Target, raw, path)      # full check of the file as written
     if (problem := versions.check_range(base.python)):
         raise ConfigError(path, "python", problem)
     for i, overlay in enumerate(base.overlays):
-        if (problem := versions.check_range(overlay.when)):
+        if overlay.when and (problem := versions.check_range(overlay.when)):
             raise ConfigError(path, f"overlays[{i}].when", problem)
+        for key in ("exists", "missing"):
+            for j, rel in enumerate(getattr(overlay, key)):
+                if rel.startswith("/") or ".." in Path(rel).parts:
+                    raise ConfigError(path, f"overlays[{i}].{key}[{j}]",
+                                      f"expected a path inside the CPython source, got {rel!r}")
         schema.build(Target, overlay.set, path, f"overlays[{i}].set", partial=True)
     merged = {k: v for k, v in raw.items() if k != "overlays"}
     for i, overlay in enumerate(base.overlays):
-        if versions.matches(python_version, overlay.when):
+        if overlay_applies(overlay, python_version, source):
             merged = merge(merged, raw["overlays"][i]["set"])
     target = schema.build(Target, merged, path)
     return dataclasses.replace(target, overlays=[])
@@ -78,13 +135,16 @@ def target_files(targets_dir: Path) -> list[Path]:
     return sorted(p for p in targets_dir.glob("*.yaml") if not p.name.startswith("_"))
 
 
-def load_targets(targets_dir: Path, python_version: str) -> dict[str, tuple[Target, Path]]:
+def load_targets(targets_dir: Path, python_version: str,
+                 source: Path | None = None) -> dict[str, tuple[Target, Path]]:
     out: dict[str, tuple[Target, Path]] = {}
-    for path in target_files(targets_dir):
-        target = load_target(path, python_version)
-        if target.name in out:
-            raise ConfigError(path, "name", f"target name {target.name!r} is also used by "
-                                            f"{out[target.name][1]}")
+    for path in bases_first(target_files(targets_dir)):
+        target = load_target(path, python_version, source)
+        for key in ("name", "build_dir"):
+            other = next((p for t, p in out.values() if getattr(t, key) == getattr(target, key)), None)
+            if other:
+                raise ConfigError(path, key, f"target {key} {getattr(target, key)!r} is also used by {other}"
+                                             + (" (a variant sets its own)" if target.base else ""))
         out[target.name] = (target, path)
     return out
 
@@ -96,8 +156,8 @@ def load_project(targets_dir: Path) -> Project:
 
 def load_toolchains(toolchains_dir: Path) -> dict[str, Toolchain]:
     out = {}
-    for path in sorted(toolchains_dir.glob("*.yaml")):
-        tc = schema.build(Toolchain, read_yaml(path), path)
+    for path in bases_first(sorted(toolchains_dir.glob("*.yaml"))):
+        tc = schema.build(Toolchain, inherit(path), path)
         if tc.name != path.stem:
             raise ConfigError(path, "name", f"expected {path.stem!r} (the file's name), got {tc.name!r}")
         provider_key = tc.default_provider.replace("-", "_")

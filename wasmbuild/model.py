@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+# How a toolchain is provided: the YAML's provider names, spelt once.
+DEBIAN_ROOT = "debian-root"
+SYSTEM = "system"
+PROVIDERS = (DEBIAN_ROOT, SYSTEM)
+
 
 # ---------------------------------------------------------------- inputs
 
@@ -53,6 +58,14 @@ class DebianRoot:
     suite: str
     mirror: str
     packages: list[str]            # `name` or `name=version-glob`
+    # debootstrap's script for the suite when it has none of its own (bookworm's
+    # debootstrap knows no forky: sid's script makes it)
+    script: str | None = None
+    # apt-get options inside the root (a testing suite's Release files can be past their
+    # Valid-Until date on a mirror: Acquire::Check-Valid-Until=false)
+    apt_options: list[str] = field(default_factory=list)
+    # values the provider's strings may use as {{ vars.NAME }} (versions, folder names)
+    vars: dict[str, str] = field(default_factory=dict)
     inputs: list[Download] = field(default_factory=list)   # copied to /opt/wasmbuild/inputs
     patches: list[Patch] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)   # path in root: project file to install
@@ -87,6 +100,10 @@ class Toolchain:
     version: VersionCheck
     checks: list[VersionCheck] = field(default_factory=list)  # e.g. Node >= 18
     env: dict[str, str] = field(default_factory=dict)         # for every provider
+    # what this toolchain can do that some CPython versions need (a target's `requires`)
+    provides: list[str] = field(default_factory=list)
+    # another toolchain file this one starts from (its name); see config.inherit
+    base: str | None = None
 
 
 # ---------------------------------------------------------------- targets
@@ -112,11 +129,20 @@ class Dependency:
 
 
 @dataclass
+class ScriptPatch:
+    """A text edit of CPython's configure script. It is made to a copy in the build dir,
+    which runs with --srcdir: the source tree (maybe a user's checkout) is never written."""
+    why: str
+    replace: list[Replace]
+
+
+@dataclass
 class Configure:
     args: list[str]
     wrapper: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     config_site: str | None = None
+    patches: list[ScriptPatch] = field(default_factory=list)
 
 
 @dataclass
@@ -205,9 +231,23 @@ class SetupLocal:
 
 
 @dataclass
+class Pin:
+    """A toolchain version that a CPython tree pins in its own files (main's
+    Platforms/emscripten/config.toml), compared at configure with the toolchain's."""
+    file: str                      # relative to the CPython source; a tree without it: no pin
+    key: str                       # dotted TOML key, e.g. emscripten-version, targets.wasi-sdk
+    version_of: str                # the toolchain's checked command whose version it is (emcc)
+
+
+@dataclass
 class Overlay:
-    when: str                      # version range, e.g. ">=3.14,<3.15"
+    """Settings merged into the target when every condition holds."""
     set: dict
+    when: str = ""                 # version range, e.g. ">=3.14,<3.15"; empty: any
+    # paths relative to the CPython source that must exist / must not exist: a layout
+    # is told by its files (3.14.6 has Platforms/emscripten/ and still Tools/wasm/wasi/)
+    exists: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -228,7 +268,13 @@ class Target:
     setup_local: SetupLocal | None = None
     web: Web | None = None
     vars: dict[str, str] = field(default_factory=dict)     # extra template variables
+    # capabilities the toolchain must provide (its `provides`), each with what needs it:
+    # a source that needs one the toolchain lacks fails before anything runs
+    requires: dict[str, str] = field(default_factory=dict)
+    pins: list[Pin] = field(default_factory=list)
     overlays: list[Overlay] = field(default_factory=list)
+    # another target file this one starts from (its name, without .yaml); see config.inherit
+    base: str | None = None
 
 
 @dataclass
@@ -237,3 +283,5 @@ class Project:
     build_python: BuildPython
     cpython: Download              # the default CPython source
     cpython_version: str
+    # other releases `release=VERSION` can choose instead of the default
+    releases: dict[str, Download] = field(default_factory=dict)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import config, paths, provision, source, versions
 from .errors import ConfigError
-from .model import Dependency, Project, Target, Toolchain
+from .model import DEBIAN_ROOT, PROVIDERS, SYSTEM, Dependency, Project, Target, Toolchain
 from .render import expand
 from .sandbox import Sandbox
 
@@ -22,6 +22,7 @@ from .sandbox import Sandbox
 class Settings:
     """What the user can say on the doit command line (`doit host:emscripten cpython=PATH`)."""
     cpython: str | None = None
+    release: str | None = None                  # a release the YAML names (default: its default)
     cross_build: str | None = None
     provider: str | None = None                 # override every toolchain's default provider
     targets_dir: Path = paths.PROJECT_DIR / "targets"
@@ -104,11 +105,22 @@ def build_triple() -> str:
 
 def make_plan(settings: Settings) -> Plan:
     project = config.load_project(settings.targets_dir)
-    src = source.resolve(settings.cpython, project.cpython_version)
+    release = settings.release or project.cpython_version
+    if release != project.cpython_version and release not in project.releases:
+        known = ", ".join([project.cpython_version, *project.releases])
+        raise ConfigError(settings.targets_dir / config.SHARED_FILE, "releases",
+                          f"release={release} is not declared (declared: {known})")
+    if release != project.cpython_version:
+        project = dataclasses.replace(project, cpython=project.releases[release],
+                                      cpython_version=release)
+    src = source.resolve(settings.cpython, release)
     cross_build = Path(settings.cross_build).expanduser().resolve() if settings.cross_build \
         else src.path / "cross-build"
     toolchain_defs = config.load_toolchains(settings.toolchains_dir)
-    targets = config.load_targets(settings.targets_dir, src.version)
+    # a checkout is told by its files; the release is not unpacked yet: its version says
+    targets = config.load_targets(settings.targets_dir, src.version,
+                                  src.path if not src.default or src.path.joinpath("configure").exists()
+                                  else None)
     config.check_references(targets, toolchain_defs, settings.templates_dir)
     if "native" not in toolchain_defs:
         raise ConfigError(settings.toolchains_dir / "native.yaml", "",
@@ -129,9 +141,12 @@ def make_plan(settings: Settings) -> Plan:
         base["build_python"] = project.build_python.launcher.output
 
     toolchains = {name: _toolchain_plan(tc, settings) for name, tc in toolchain_defs.items()}
+    users: dict[str, list[str]] = {}            # toolchain -> the targets built with it
+    for target, _ in targets.values():
+        users.setdefault(target.toolchain, []).append(f"host:{target.name}")
     plans = {}
     for name, (target, path) in targets.items():
-        plans[name] = _target_plan(target, path, base, cross_build, toolchains, src)
+        plans[name] = _target_plan(target, path, base, cross_build, toolchains, src, users)
     return Plan(settings, src, cross_build, project, build_python_dir, toolchains["native"],
                 toolchains, plans, base)
 
@@ -141,29 +156,30 @@ def _toolchain_plan(tc: Toolchain, settings: Settings) -> ToolchainPlan:
     provider = settings.provider or tc.default_provider
     key = provider.replace("-", "_")
     spec = getattr(tc.providers, key, None)
-    if provider not in ("debian-root", "system"):
+    if provider not in PROVIDERS:
         raise ConfigError(yaml_path, "default_provider",
-                          f"provider={provider!r} is not one of: debian-root, system")
+                          f"provider={provider!r} is not one of: {', '.join(PROVIDERS)}")
     if spec is None:
         raise ConfigError(yaml_path, f"providers.{provider}",
                           f"provider {provider!r} was asked for but this toolchain has no such section")
-    ctx = {"cache": str(paths.cache_dir())}
+    ctx = {"cache": str(paths.cache_dir()), "vars": getattr(spec, "vars", {})}
     spec = expand(spec, ctx, yaml_path, f"providers.{provider}")
     tc = dataclasses.replace(tc, env=expand(tc.env, ctx, yaml_path, "env"))
     tc.providers = dataclasses.replace(tc.providers, **{key: spec})
     env = {**tc.env, **spec.env}
-    if provider == "debian-root":
+    if provider == DEBIAN_ROOT:
         root = provision.root_dir(spec)
-        sandbox = Sandbox("debian-root", root, env, spec.path, spec.writable, spec.host_writable)
+        sandbox = Sandbox(DEBIAN_ROOT, root, env, spec.path, spec.writable, spec.host_writable)
     else:
         root = None
-        sandbox = Sandbox("system", None, env, spec.path)
+        sandbox = Sandbox(SYSTEM, None, env, spec.path)
     return ToolchainPlan(tc, provider, sandbox, provision.stamp_path(tc, provider, root),
                          provision.spec_digest(tc, provider), yaml_path)
 
 
 def _target_plan(target: Target, path: Path, base: dict, cross_build: Path,
-                 toolchains: dict[str, ToolchainPlan], src: source.Source) -> TargetPlan:
+                 toolchains: dict[str, ToolchainPlan], src: source.Source,
+                 users: dict[str, list[str]]) -> TargetPlan:
     build_dir = cross_build / target.build_dir
     # Dependencies live beside the build dir, not in it: CPython's `make clean` deletes
     # every *.a and *.wasm below the build dir.
@@ -176,6 +192,16 @@ def _target_plan(target: Target, path: Path, base: dict, cross_build: Path,
     if not versions.matches(src.version, target.python):
         unsupported = (f"{path}: python: CPython {src.version} (from {src.path}) is not "
                        f"supported by this target (supported: {target.python})")
+    tp = toolchains[target.toolchain]
+    for capability, why in target.requires.items():
+        if capability not in tp.toolchain.provides:
+            having = [n for n, other in toolchains.items() if capability in other.toolchain.provides]
+            unsupported = (f"CPython {src.version} needs {why}: toolchain {tp.toolchain.name} "
+                           f"({tp.toolchain.description}) does not provide {capability!r}; "
+                           + (f"toolchain {', '.join(having)} does (build with "
+                              f"{', '.join(t for h in having for t in users.get(h, [])) or 'a target using it'})"
+                              if having else "no toolchain in toolchains/ does"))
+            break
     deps, dep_ctx = [], {}
     for i, dep in enumerate(target.dependencies):
         dsrc = deps_dir / dep.name
@@ -188,5 +214,5 @@ def _target_plan(target: Target, path: Path, base: dict, cross_build: Path,
     rest = dataclasses.replace(target, dependencies=[])
     rest = expand(rest, ctx, path)
     target = dataclasses.replace(rest, dependencies=[d.dep for d in deps])
-    return TargetPlan(target, path, build_dir, deps_dir, toolchains[target.toolchain], deps, ctx,
-                      unsupported)
+    return TargetPlan(target, path, build_dir, deps_dir, tp, deps, ctx, unsupported)
+

@@ -1,4 +1,5 @@
-"""Provision a toolchain: make the Debian root, install pinned packages, inputs, patches, setup.
+"""Provision a toolchain: make the Debian root, install pinned packages, inputs, patches,
+setup; or check a system one. Then check its versions and write its identity.
 
 Every step is idempotent and the stamp is written last, so an interrupted run is
 simply run again. The host gets no trixie package: everything lands in the root.
@@ -10,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -17,10 +19,10 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from . import fetch, paths
+from . import fetch, paths, versions
 from .atomic import write_text
 from .errors import ToolchainError
-from .model import DebianRoot, Toolchain
+from .model import DEBIAN_ROOT, SYSTEM, DebianRoot, Toolchain
 from .runlog import run_logged
 from .sandbox import Sandbox
 
@@ -38,7 +40,7 @@ def root_dir(spec: DebianRoot) -> Path:
 
 
 def stamp_path(toolchain: Toolchain, provider: str, root: Path | None) -> Path:
-    base = root / "opt" / "wasmbuild" / "stamps" if root else paths.roots_dir() / "system"
+    base = root / "opt" / "wasmbuild" / "stamps" if root else paths.roots_dir() / SYSTEM
     return base / f"{toolchain.name}.json"
 
 
@@ -93,10 +95,91 @@ def locked(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+# ---------------------------------------------------------------- the task's action
+
+def provision_toolchain(tp, *, log: Path):
+    tc = tp.toolchain
+    if stamp_matches(tp)():
+        # provisioned with this YAML already, by a run for another cross-build dir (each
+        # has its own doit state): nothing to do, and no apt-get update either
+        with open(log, "a") as f:
+            f.write(f"already provisioned: {tp.stamp}\n")
+        return
+    if tp.provider == DEBIAN_ROOT:
+        provision_debian_root(tc, tc.providers.debian_root, tp.digest, log)
+    else:
+        spec = tc.providers.system
+        check_system(tc, tp.sandbox, spec.how_to_get, spec.requires)
+    found = {}
+    for check in [tc.version, *tc.checks]:
+        found[check.command[0]] = check_version(tp, check, log)
+    if tp.provider == SYSTEM:
+        fingerprint = system_fingerprint(tp)
+        write_identity(tp.stamp, {"versions": found, "executables": fingerprint})
+        write_text(tp.stamp, json.dumps({"digest": tp.digest, "fingerprint": fingerprint,
+                                         "versions": found}, indent=1, sort_keys=True))
+    else:
+        # the checked versions beside the packages' (a tree's pins are compared with them)
+        data = read_stamp(tp.stamp) or {}
+        write_text(tp.stamp, json.dumps({**data, "versions": found}, indent=1, sort_keys=True))
+
+
+def check_version(tp, check, log: Path) -> str:
+    argv, env = tp.sandbox.command(check.command, Path("/"))
+    try:
+        out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        raise ToolchainError(f"{tp.yaml}: {check.command[0]} not found ({shlex.join(check.command)})")
+    m = re.search(check.regex, out.stdout + out.stderr, re.M)
+    if out.returncode != 0 or not m:
+        raise ToolchainError(f"{tp.yaml}: version check {shlex.join(check.command)} failed "
+                             f"(exit {out.returncode}): {(out.stdout + out.stderr).strip()[:300]}")
+    found = m.group(1)
+    with open(log, "a") as f:
+        f.write(f"{check.command[0]} version {found}\n")
+    if check.minimum and versions.parse(found) < versions.parse(check.minimum):
+        raise ToolchainError(f"{check.command[0]} {found} is too old: {tp.toolchain.name} needs "
+                             f">= {check.minimum}")
+    if check.recommended and versions.parse(found) < versions.parse(check.recommended):
+        print_warning(f"{check.command[0]} {found} < {check.recommended}: "
+                                f"{check.below_recommended}")
+    return found
+
+
+def system_fingerprint(tp) -> dict:
+    """Where the system toolchain's executables are, and their size and mtime: a
+    different emsdk on PATH, or an upgraded one, is a different toolchain."""
+    env = tp.sandbox.environment()
+    out = {}
+    for exe in tp.toolchain.providers.system.requires:
+        path = shutil.which(exe, path=env["PATH"])
+        if path:
+            real = os.path.realpath(path)
+            st = os.stat(real)
+            out[exe] = [real, st.st_size, st.st_mtime_ns]
+        else:
+            out[exe] = None
+    return out
+
+
+def stamp_matches(tp):
+    """uptodate for toolchain:*: provisioned with exactly this YAML (and, for a system
+    toolchain, the same executables)."""
+    def check():
+        data = read_stamp(tp.stamp)
+        if not data or data.get("digest") != tp.digest:
+            return False
+        return tp.provider != SYSTEM or data.get("fingerprint") == system_fingerprint(tp)
+    return check
+
+
+
+# ---------------------------------------------------------------- a Debian root
+
 def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, log: Path) -> None:
     root = root_dir(spec)
     name = f"toolchain:{toolchain.name}"
-    root_sandbox = Sandbox("debian-root", root)
+    root_sandbox = Sandbox(DEBIAN_ROOT, root)
 
     def in_root(cmd: str, title: str):
         argv, env = root_sandbox.command(["bash", "-euo", "pipefail", "-c", cmd], Path("/"),
@@ -111,9 +194,10 @@ def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, l
         if not (root / "usr" / "bin" / "apt-get").exists():
             partial = root.with_name(root.name + ".partial")
             remove_unfinished_root(partial)
+            script = [f"/usr/share/debootstrap/scripts/{spec.script}"] if spec.script else []
             failed = run_logged([*DIES_WITH_PARENT, "debootstrap", "--variant=minbase", spec.suite,
-                                 str(partial), spec.mirror], env=dict(os.environ), cwd=Path("/"),
-                                log=log, name=name)
+                                 str(partial), spec.mirror, *script], env=dict(os.environ),
+                                cwd=Path("/"), log=log, name=name)
             if failed:
                 raise ToolchainError(str(failed))
             partial.rename(root)
@@ -128,7 +212,8 @@ def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, l
         # installed with it (toolchains provisioned in another order, or two at once,
         # found it missing)
         packages = [*spec.packages, *([] if "ca-certificates" in spec.packages else ["ca-certificates"])]
-        in_root("dpkg --configure -a && apt-get update -q && apt-get install -y -q --no-install-recommends "
+        apt = "apt-get " + " ".join(_quote(o) for o in spec.apt_options)
+        in_root(f"dpkg --configure -a && {apt} update -q && {apt} install -y -q --no-install-recommends "
                 + " ".join(_quote(p) for p in packages) + " && update-ca-certificates >/dev/null",
                 "apt-get install " + " ".join(packages))
         for item in spec.inputs:
@@ -149,7 +234,7 @@ def provision_debian_root(toolchain: Toolchain, spec: DebianRoot, digest: str, l
         for p in spec.writable:
             (root / p.lstrip("/")).mkdir(parents=True, exist_ok=True)
         versions = _package_versions(root_sandbox, spec.packages)
-        stamp = stamp_path(toolchain, "debian-root", root)
+        stamp = stamp_path(toolchain, DEBIAN_ROOT, root)
         write_identity(stamp, {"packages": versions,
                                "patches": [asdict(p) for p in spec.patches],
                                "setup": spec.setup, "inputs": [asdict(i) for i in spec.inputs]})

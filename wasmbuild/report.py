@@ -38,7 +38,9 @@ def reasons(task) -> list[str]:
             out.append(f"changed: {shown}")
     if task.dep_changed:
         out.append("input changed: " + ", ".join(Path(p).name for p in task.dep_changed[:5]))
-    return list(dict.fromkeys(out)) or ["an output was missing"]
+    if not out:
+        out = ["an output was missing" if task.targets else "nothing to check: it always runs"]
+    return list(dict.fromkeys(out))
 
 
 class BuildReporter(ConsoleReporter):
@@ -66,6 +68,7 @@ class BuildReporter(ConsoleReporter):
                 row["why"].append("rebuilt " + "; ".join(task.values["forced"][:5])
                                   + (f" (+{len(task.values['forced']) - 5} more)"
                                      if len(task.values["forced"]) > 5 else ""))
+            row["why"] += task.values.get("notes", [])   # configure: upstream pins that differ
             if task.values.get("suite"):          # test:<target>: the suite's summary table
                 row["suite"] = task.values["suite"]
             self.rows.append(row)

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .model import SYSTEM
+
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What a command sees of the host's environment: nothing but these, so a build
 # does not depend on who started it (the official scripts leak the whole environment).
@@ -20,7 +22,7 @@ PASS_ENV = ("TERM", "SOURCE_DATE_EPOCH", "CCACHE_DISABLE", "CCACHE_RECACHE")
 
 @dataclass
 class Sandbox:
-    provider: str                          # "debian-root" or "system"
+    provider: str                          # model.DEBIAN_ROOT or model.SYSTEM
     root: Path | None = None               # the Debian root (debian-root only)
     env: dict[str, str] = field(default_factory=dict)
     path: list[str] = field(default_factory=list)
@@ -28,7 +30,7 @@ class Sandbox:
     host_rw: list[str] = field(default_factory=list)    # host paths bound read-write (ccache)
 
     def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        if self.provider == "system":
+        if self.provider == SYSTEM:
             env = dict(os.environ)
             base = env.get("PATH", BASE_PATH)
         else:
@@ -45,7 +47,7 @@ class Sandbox:
                 writable_root: bool = False) -> tuple[list[str], dict]:
         """Return (argv, env) for subprocess: the command wrapped for this provider."""
         env = self.environment(extra_env)
-        if self.provider == "system":
+        if self.provider == SYSTEM:
             return list(argv), env
         for p in self.host_rw:
             os.makedirs(p, exist_ok=True)
@@ -89,7 +91,7 @@ class Sandbox:
         mount points exist: the build's commands made them. Unlike a build command, the
         interpreter sees the host's /tmp, and stays in the caller's pid namespace: it is
         the caller's to stop."""
-        if self.provider == "system":
+        if self.provider == SYSTEM:
             return {"provider": self.provider, "env": dict(self.env),
                     "path": ":".join([*self.path, "/usr/local/bin:/usr/bin:/bin"])}
         return {"provider": self.provider, "root": str(self.root), "source": str(source),

@@ -64,14 +64,20 @@ class Graph:
         """configure in `cwd`: the build Python's, or (tgt) a target's, whose configure also
         gets its dependencies' env, its config.site and its Modules/Setup.local."""
         plan = self.plan
-        argv = [*conf.wrapper, os.path.relpath(plan.source.path / "configure", cwd), *conf.args]
+        if conf.patches:
+            # a patched copy beside the build, told where the source is
+            script = ["./" + actions.PATCHED_CONFIGURE, f"--srcdir={plan.source.path}"]
+        else:
+            script = [os.path.relpath(plan.source.path / "configure", cwd)]
+        argv = [*conf.wrapper, *script, *conf.args]
         env = dict(conf.env)
         # not a target's build Python binary: a C edit relinks it, and configure only needs
         # it to exist (task_dep) and its version (in the arguments and the cache key)
         file_dep = [str(plan.source.path / "configure"), str(tp.identity)]
         clean = [(_rmtree, [cwd])]
-        key_extra, settings_extra, setup_local = [], {}, None
+        key_extra, settings_extra, setup_local, pinned = [], {}, None, []
         if tgt is not None:
+            pinned = [(p.file, p.key, tp.toolchain.name, tp.stamp, p.version_of) for p in tgt.target.pins]
             for dp in tgt.deps:
                 env.update(dp.dep.provides)
             site = conf.config_site
@@ -84,15 +90,18 @@ class Graph:
             # configure made the build dir: cleaning it removes the dir (and a Setup.local
             # that wasmbuild wrote into the source)
             clean.append((actions.remove_setup_local, [plan.state_dir / "setup-local.json"]))
-        key = digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env, *key_extra])
+        key = digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env, *key_extra,
+                      *([conf.patches] if conf.patches else [])])
         basename, name = task.split(":")
         return {
             "basename": basename, "name": name, "doc": doc,
             "actions": [action(plan, task, actions.configure, plan, tp.sandbox, cwd=cwd, argv=argv,
-                               env=env, cache_key=key, setup_local=setup_local)],
+                               env=env, cache_key=key, setup_local=setup_local, pinned=pinned,
+                               patches=conf.patches)],
             "file_dep": file_dep,
             "task_dep": task_dep,
-            "uptodate": [config_changed({"argv": argv, "env": env, **settings_extra})],
+            "uptodate": [config_changed({"argv": argv, "env": env, **settings_extra,
+                                         **({"patches": digest(conf.patches)} if conf.patches else {})})],
             "targets": [str(cwd / "Makefile"), str(cwd / "config.status")],
             "clean": clean,
         }

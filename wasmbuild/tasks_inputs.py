@@ -2,7 +2,7 @@
 the dependencies' downloads (toolchain:*, source:cpython, fetch:*)."""
 from __future__ import annotations
 
-from . import actions, fetch, source
+from . import fetch, provision, source
 from .plan import Plan
 from .tasks_common import action, config_changed
 
@@ -14,8 +14,8 @@ def toolchain_tasks(plan: Plan):
         yield {
             "basename": "toolchain", "name": tp.toolchain.name,
             "doc": f"{tp.toolchain.description} [{tp.provider}]",
-            "actions": [action(plan, tp.task, actions.provision_toolchain, tp)],
-            "uptodate": [actions.stamp_matches(tp)],
+            "actions": [action(plan, tp.task, provision.provision_toolchain, tp)],
+            "uptodate": [provision.stamp_matches(tp)],
             "targets": [str(tp.stamp), str(tp.identity)],
             "verbosity": 2,
         }

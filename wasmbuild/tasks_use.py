@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import actions, suite
+from .model import DEBIAN_ROOT
 from .plan import Plan, TargetPlan
 from .tasks_common import action
 
@@ -20,7 +21,7 @@ def use_tasks(plan: Plan, tgt: TargetPlan):
     run = suite.SuiteRun(name, Path(python_sh), t.tests, state / "tests" / t.name,
                          plan.settings.jobs,
                          tree=state / "test-tree" / t.name
-                         if tgt.toolchain.provider == "debian-root" else None,
+                         if tgt.toolchain.provider == DEBIAN_ROOT else None,
                          yaml=str(tgt.yaml))
     yield {
         "basename": "test", "name": t.name,

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
 
 from .errors import WasmbuildError
+from .model import PROVIDERS
 from .plan import Settings
 
-PROVIDERS = ("debian-root", "system")
 # name: what it expects (the text of the error message)
 KNOWN = {
     "cpython": "a CPython source tree (a folder with configure and Include/patchlevel.h)",
+    "release": "a CPython release declared in targets/_shared.yaml (e.g. 3.13.15)",
     "cross_build": "a folder wasmbuild can create or write",
     "provider": " or ".join(PROVIDERS),
     "jobs": "a whole number from 1 to 256",
@@ -64,6 +66,12 @@ def settings(variables: dict[str, str]) -> Settings:
     s = Settings(cpython=variables.get("cpython"), modules=variables.get("modules"))
     if "cpython" in variables and not Path(variables["cpython"]).expanduser().is_dir():
         raise _bad("cpython", variables["cpython"], "no such folder")
+    if "release" in variables:
+        if "cpython" in variables:
+            raise _bad("release", variables["release"], "cpython= names the source already; give one of the two")
+        if not re.fullmatch(r"\d+\.\d+\.\d+\w*", variables["release"]):
+            raise _bad("release", variables["release"], "not a version")
+        s.release = variables["release"]
     if "cross_build" in variables:
         s.cross_build = _writable_dir("cross_build", variables["cross_build"])
     if "provider" in variables:

@@ -1,0 +1,145 @@
+"""What the real YAML chooses for each CPython layout, on fake trees that copy upstream's
+file names (tests/fakes.py LAYOUTS): the config.site, the dependencies, the loaders, the
+trampoline clang's capability; and that trixie + 3.14 fails in one line before anything
+runs. Nothing of 3.14 or main can be fetched here, so these trees stand in for them."""
+import subprocess
+import sys
+
+import pytest
+
+import fakes
+from wasmbuild.plan import Settings, make_plan
+
+PROJECT = fakes.PROJECT
+
+# layout -> version it is given, what each target's config.site is, relative to the source
+CASES = {
+    "3.13": ("3.13.5", "Tools/wasm/config.site-wasm32-emscripten",
+             "Tools/wasm/config.site-wasm32-wasi"),
+    "3.14.0": ("3.14.0", "Tools/wasm/emscripten/config.site-wasm32-emscripten",
+               "Tools/wasm/wasi/config.site-wasm32-wasi"),
+    "3.14.6": ("3.14.6", "Platforms/emscripten/config.site-wasm32-emscripten",
+               "Tools/wasm/wasi/config.site-wasm32-wasi"),
+    "main": ("3.16.0a0", "Platforms/emscripten/config.site-wasm32-emscripten",
+             "Platforms/WASI/config.site-wasm32-wasi"),
+}
+
+
+def _plan(tmp_path, layout, **settings):
+    version = CASES[layout][0]
+    tree = fakes.make_cpython_tree(tmp_path / f"cpython-{layout}", version, layout=layout)
+    return tree, make_plan(Settings(cpython=str(tree), cross_build=str(tmp_path / "cb"), **settings))
+
+
+@pytest.mark.parametrize("layout", CASES)
+def test_layout_chooses_config_site_and_dependencies(tmp_path, layout):
+    tree, plan = _plan(tmp_path, layout)
+    _, ems_site, wasi_site = CASES[layout]
+    for name in ("emscripten", "emscripten-forky"):
+        t = plan.targets[name].target
+        assert t.configure.config_site == str(tree / ems_site), name
+        deps = [d.name for d in t.dependencies]
+        if layout == "3.13":
+            assert deps == ["libffi", "ports"] and t.artifacts == ["python.js", "python.wasm"]
+        else:
+            # upstream builds mpdecimal too, and one python.mjs for Node and browsers
+            assert deps == ["libffi", "ports", "mpdecimal"] and t.artifacts == ["python.mjs", "python.wasm"]
+            assert "--enable-big-digits=30" in t.configure.args
+    for name in ("wasi", "wasi-forky"):
+        assert plan.targets[name].target.configure.config_site == str(tree / wasi_site), name
+
+
+def test_a_config_site_the_tree_lacks_is_not_chosen(tmp_path):
+    """A 3.14.6 tree minus its Platforms/emscripten/ config.site falls back to nothing of
+    main's: the file decides, not the version."""
+    tree = fakes.make_cpython_tree(tmp_path / "t", "3.14.6", layout="3.14.0")
+    plan = make_plan(Settings(cpython=str(tree), cross_build=str(tmp_path / "cb")))
+    assert plan.targets["emscripten"].target.configure.config_site.endswith(
+        "Tools/wasm/emscripten/config.site-wasm32-emscripten")
+
+
+@pytest.mark.parametrize("layout", ["3.14.0", "3.14.6", "main"])
+def test_trampoline_clang_needs_llvm22(tmp_path, layout):
+    _, plan = _plan(tmp_path, layout)
+    trixie, forky = plan.targets["emscripten"], plan.targets["emscripten-forky"]
+    assert "wasm-function-pointer-test" in trixie.target.requires
+    assert forky.unsupported is None
+    msg = trixie.unsupported
+    assert msg and "\n" not in msg
+    assert "__builtin_wasm_test_function_pointer_signature" in msg
+    assert "toolchain emscripten " in msg and "emscripten-forky" in msg and "host:emscripten-forky" in msg
+    # WASI has no trampoline: both toolchains can build it
+    assert plan.targets["wasi"].unsupported is None
+
+
+def test_313_needs_no_trampoline_clang(tmp_path):
+    _, plan = _plan(tmp_path, "3.13")
+    assert all(t.unsupported is None for t in plan.targets.values())
+    assert plan.targets["emscripten"].target.requires == {}
+
+
+@pytest.mark.parametrize("layout", ["3.14.0", "main"])
+def test_trixie_on_314_fails_in_one_line_before_anything_runs(fake, layout):
+    """Through doit, on the real target YAML: `host:emscripten` of a 3.14 tree fails with
+    the one line, and nothing (no toolchain, no configure) ran."""
+    import shutil
+    shutil.rmtree(fake.src)
+    fakes.make_cpython_tree(fake.src, CASES[layout][0], layout=layout)
+    out = fake.doit("host:emscripten", check=False)
+    assert out.returncode != 0
+    # the failure is one line (the build report repeats it, cut to its width)
+    lines = [l for l in (out.stdout + out.stderr).splitlines() if l.startswith("CPython ")]
+    assert len(lines) == 1 and "LLVM 22" in lines[0] and lines[0].endswith(
+        "toolchain emscripten-forky does (build with host:emscripten-forky)"), out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
+    assert fake.runs() == []
+    assert not (fake.cross_build / "wasm32-emscripten").exists()
+
+
+def test_upstream_pins_are_reported(tmp_path):
+    from wasmbuild import pins
+    tree = fakes.make_cpython_tree(tmp_path / "main", "3.16.0a0", layout="main")
+    found = pins.read(tree, "Platforms/emscripten/config.toml", "emscripten-version")
+    assert found == "6.0.6"
+    assert pins.read(tree, "Platforms/WASI/config.toml", "targets.wasi-sdk") == "33"
+    assert pins.read(tree, "Tools/wasm/emscripten/config.toml", "emscripten-version") is None
+    line = pins.compare("Platforms/emscripten/config.toml", "emscripten-version", "6.0.6", "6.0.5",
+                        "emscripten-forky", "emcc")
+    assert line == ("Platforms/emscripten/config.toml pins emscripten-version 6.0.6; "
+                    "toolchain emscripten-forky has emcc 6.0.5")
+    assert pins.compare("x.toml", "k", "6.0.5", "6.0.5+dfsg-1", "t", "emcc") is None
+
+
+def test_variant_inherits_and_overrides(tmp_path):
+    """A variant is the keys that differ: emscripten-forky has the base's manifest and
+    dependencies, its own name, toolchain and build dir."""
+    _, plan = _plan(tmp_path, "3.13")
+    base, variant = plan.targets["emscripten"], plan.targets["emscripten-forky"]
+    assert variant.target.toolchain == "emscripten-forky"
+    assert variant.build_dir != base.build_dir
+    assert [d.name for d in variant.target.dependencies] == [d.name for d in base.target.dependencies]
+    assert set(base.target.tests.manifest) <= set(variant.target.tests.manifest)
+
+
+def test_release_is_one_the_yaml_declares(tmp_path, monkeypatch):
+    from wasmbuild.errors import ConfigError
+    monkeypatch.setenv("WASMBUILD_CACHE", str(tmp_path / "cache"))
+    plan = make_plan(Settings(release="3.13.15", cross_build=str(tmp_path / "cb")))
+    assert plan.source.version == "3.13.15" and plan.source.path.name == "cpython-3.13.15"
+    assert plan.project.cpython.file == "python3.13_3.13.15.orig.tar.xz"
+    with pytest.raises(ConfigError, match=r"release=3.9.1 is not declared \(declared: 3.13.5, 3.13.15\)"):
+        make_plan(Settings(release="3.9.1"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("base: nowhere\nname: x\n", "no file nowhere.yaml in"),
+    ("base: cyc\nname: cyc\n", "leads back to this file"),
+    ("base: [a]\nname: x\n", "expected the name of a file"),
+])
+def test_bad_base_is_one_line(tmp_path, text, message):
+    from wasmbuild import config
+    from wasmbuild.errors import ConfigError
+    (tmp_path / "cyc.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message) as e:
+        config.inherit(tmp_path / "cyc.yaml")
+    assert "cyc.yaml: base: " in str(e.value) and "\n" not in str(e.value)
