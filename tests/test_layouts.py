@@ -143,3 +143,18 @@ def test_bad_base_is_one_line(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as e:
         config.inherit(tmp_path / "cyc.yaml")
     assert "cyc.yaml: base: " in str(e.value) and "\n" not in str(e.value)
+
+
+def test_debug_variant_is_a_few_keys(tmp_path):
+    """The README's example: a variant with `args+` extends the base's arguments."""
+    import shutil
+    from wasmbuild import config
+    targets = tmp_path / "targets"
+    shutil.copytree(PROJECT / "targets", targets)
+    (targets / "wasm32-emscripten-debug.yaml").write_text(
+        "base: wasm32-emscripten\nname: emscripten-debug\nbuild_dir: wasm32-emscripten-debug\n"
+        "configure: {args+: [--with-pydebug]}\n")
+    loaded = config.load_targets(targets, "3.13.5")
+    base, debug = loaded["emscripten"][0], loaded["emscripten-debug"][0]
+    assert debug.configure.args == [*base.configure.args, "--with-pydebug"]
+    assert debug.configure.config_site == base.configure.config_site and debug.toolchain == "emscripten"

@@ -57,3 +57,15 @@ def emscripten(e2e_source) -> Build:
 def wasi(e2e_source, emscripten) -> Build:
     # after emscripten on purpose: the build Python must not be built again
     return build("wasi", e2e_source)
+
+
+# The same source with Debian forky's toolchains (Emscripten 6.0.5 / Node 24, clang 22 /
+# wasi-libc 2026): their own build dirs, beside the trixie builds.
+@pytest.fixture(scope="session")
+def emscripten_forky(e2e_source, wasi) -> Build:
+    return build("emscripten-forky", e2e_source)
+
+
+@pytest.fixture(scope="session")
+def wasi_forky(e2e_source, emscripten_forky) -> Build:
+    return build("wasi-forky", e2e_source)

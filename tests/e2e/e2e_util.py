@@ -139,10 +139,19 @@ def default_version() -> str:
     return str(yaml.safe_load((PROJECT / "targets" / "_shared.yaml").read_text())["cpython_version"])
 
 
+def target_data(target: str) -> dict:
+    """The target's YAML data (with its base merged), found by its name."""
+    from wasmbuild import config
+    for path in config.target_files(PROJECT / "targets"):
+        data = config.inherit(path)
+        if data.get("name") == target:
+            return data
+    raise KeyError(target)
+
+
 def build(target: str, src: Path) -> Build:
     out = doit(f"host:{target}", f"cpython={src}")
-    b = Build(target, src, src / "cross-build" / {"emscripten": "wasm32-emscripten",
-                                                  "wasi": "wasm32-wasip1"}[target], step_times(out))
+    b = Build(target, src, src / "cross-build" / target_data(target)["build_dir"], step_times(out))
     b.times["total"] = f"{out.seconds:.0f}s"
     record(f"build-{target}", b.times)
     return b
@@ -156,9 +165,8 @@ def check_regrtest(b: Build, target: str, smoke: str) -> None:
     assert f"smoke: {smoke}" in text
     results = json.loads((b.source / "cross-build" / ".wasmbuild" / "tests" / target
                           / "results.json").read_text())
-    quick = yaml.safe_load((PROJECT / "targets" / {"emscripten": "wasm32-emscripten.yaml",
-                                                   "wasi": "wasm32-wasi.yaml"}[target]).read_text())
-    assert [m["module"] for m in results["modules"]] == quick["tests"]["sets"]["quick"]
+    quick = target_data(target)["tests"]["sets"]["quick"]
+    assert [m["module"] for m in results["modules"]] == quick
     assert results["summary"]["unexpected"] == [], text[-3000:]
     assert results["summary"]["tests_run"] >= 2000, results["summary"]
     assert "result: OK (no unexpected result)" in text, text[-3000:]
