@@ -14,6 +14,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 FAKE_CONFIGURE = r'''#!/bin/sh
 # fake CPython configure
+# answer: 1
 srcdir=$(cd "$(dirname "$0")" && pwd)
 echo "configure $(basename "$PWD") $*" >> "$FAKE_RUNS"
 for a in "$@"; do case "$a" in --fail-configure) echo "configure: error: asked to fail" >&2; exit 1;; esac; done
@@ -27,8 +28,14 @@ for a in "$@"; do case "$a" in --with-build-python=*)
   [ "$got" = "$version" ] || { echo "configure: error: \"$bp\" has incompatible version $got (expected: $version)" >&2; exit 1; }
 esac; done
 rm -f pybuilddir.txt          # as CPython's configure does
-touch config.cache config.status
+# a cached answer, as autoconf's: config.cache wins over what this script would find
+answer=$(sed -n 's/^# answer: //p' "$0")
+cached=$(sed -n 's/^ac_cv_fake_answer=//p' config.cache 2>/dev/null)
+answer=${cached:-$answer}
+echo "ac_cv_fake_answer=$answer" > config.cache
+touch config.status
 cat > Makefile <<EOF
+FAKE_ANSWER=$answer
 MODULE__CTYPES_STATE=missing
 MODULE__JSON_STATE=yes
 MODULE__DECIMAL_STATE=yes

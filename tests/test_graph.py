@@ -427,3 +427,19 @@ def test_without_dependency_data_make_decides_and_says_so(fake):
     out = fake.doit("host:emscripten")
     assert "no dependency data for 1 objects yet" in out.stderr
     assert "edited" not in (build / "python.js").read_text()        # make's own view: stale
+
+
+def test_edited_configure_is_not_answered_from_the_old_config_cache(fake):
+    """The persistent config.cache is keyed by configure's content too (CPython gh-139596):
+    after an edit, configure finds its new answer. The cache of the old configure, which a
+    key without its content would have restored, holds the stale one."""
+    fake.doit("host:emscripten")
+    makefile = fake.cross_build / "wasm32-emscripten" / "Makefile"
+    assert "FAKE_ANSWER=1" in makefile.read_text()
+    configure = fake.src / "configure"
+    configure.write_text(configure.read_text().replace("# answer: 1", "# answer: 2"))
+    fake.doit("host:emscripten")
+    assert "FAKE_ANSWER=2" in makefile.read_text()
+    answers = sorted(p.read_text().strip() for p in (fake.cache / "config-cache").glob("*.cache"))
+    # build Python and target, before and after the edit: the old entries hold the stale 1
+    assert answers.count("ac_cv_fake_answer=1") == 2 and answers.count("ac_cv_fake_answer=2") == 2, answers
