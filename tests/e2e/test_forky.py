@@ -41,13 +41,15 @@ def test_both_toolchains_coexist(emscripten, wasi, emscripten_forky, wasi_forky)
             assert ran(out) == [], (task, ran(out))
 
 
-def test_trampoline_clang_where_314_and_main_look(emscripten_forky):
+def test_trampoline_clang_where_314_and_main_look(tmp_path):
     """3.14 compiles Python/emscripten_trampoline_inner.c with
     $(dirname $(dirname $CC))/bin/clang, main with $(em-config LLVM_ROOT)/clang: in the
     forky root both are a clang that knows the wasm-gc builtin."""
     import subprocess
     from pathlib import Path
+    from e2e_util import doit
     from wasmbuild.plan import Settings, make_plan
+    doit("toolchain:emscripten-forky", f"cross_build={tmp_path}")     # provisioned, or checked
     tp = make_plan(Settings()).toolchains["emscripten-forky"]
     script = ('printf "int f(void *p) { return __builtin_wasm_test_function_pointer_signature('
               '(int (*)(int))p); }\\n" > /tmp/t.c; CC=$(emconfigure sh -c \'echo $CC\' 2>/dev/null | tail -1); '
