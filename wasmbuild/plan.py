@@ -6,6 +6,8 @@ run and nothing is written.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import os
 import platform
 from dataclasses import dataclass, field
@@ -89,6 +91,16 @@ class Plan:
     def state_dir(self) -> Path:
         """doit's DB, tree signatures and logs: with the outputs, one per cross-build dir."""
         return self.cross_build / ".wasmbuild"
+
+    @functools.cached_property
+    def configure_identity(self) -> str:
+        """What the config.cache key knows of configure itself: its content (an edited
+        configure must not be answered from the cache of the old one: CPython gh-139596),
+        or, for a release not unpacked yet, the release tarball's sha256."""
+        try:
+            return "sha256:" + hashlib.sha256((self.source.path / "configure").read_bytes()).hexdigest()
+        except OSError:
+            return "release:" + self.project.cpython.sha256
 
     @property
     def build_python(self) -> Path:

@@ -9,7 +9,6 @@ and as a tree signature (treestate) where they are thousands of source files.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -44,7 +43,6 @@ def frozen_lib_files(src: Path) -> list[str]:
 class Graph:
     def __init__(self, plan: Plan):
         self.plan = plan
-        self._configure_identity: str | None = None
         src = plan.source.path
         state = plan.state_dir
         self.src_tree = treestate.TreeState(src, state / "tree-sources.json",
@@ -93,7 +91,7 @@ class Graph:
             # that wasmbuild wrote into the source)
             clean.append((actions.remove_setup_local, [plan.state_dir / "setup-local.json"]))
         key = digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env, *key_extra,
-                      *([conf.patches] if conf.patches else []), self.configure_identity])
+                      *([conf.patches] if conf.patches else []), plan.configure_identity])
         basename, name = task.split(":")
         return {
             "basename": basename, "name": name, "doc": doc,
@@ -153,19 +151,6 @@ class Graph:
                 "targets": [bp.launcher.output],
                 "clean": True,
             }
-
-    @property
-    def configure_identity(self) -> str:
-        """What the config.cache key knows of configure itself: its content (an edited
-        configure must not be answered from the cache of the old one: CPython gh-139596),
-        or, for a release not unpacked yet, the release tarball's sha256."""
-        if self._configure_identity is None:
-            path = self.plan.source.path / "configure"
-            try:
-                self._configure_identity = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError:
-                self._configure_identity = "release:" + self.plan.project.cpython.sha256
-        return self._configure_identity
 
     @property
     def configure_waits_for(self) -> str:
