@@ -89,6 +89,8 @@ def main() -> None:
     ap.add_argument("--cpython")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--modules", help="a subset (default: the whole suite)")
+    ap.add_argument("--targets", default="emscripten,wasi",
+                    help="comma-separated target names (e.g. emscripten-forky,wasi-forky)")
     ap.add_argument("--no-upstream", action="store_true")
     ap.add_argument("--upstream-wasi", action="store_true",
                     help="also `python.sh -m test` on WASI, as a user types it (about 30 min)")
@@ -103,7 +105,8 @@ def main() -> None:
     started = time.strftime("%Y-%m-%d %H:%M")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True,
                             text=True).stdout.strip()
-    _, build = doit("host:emscripten", "host:wasi", f"cpython={src}")
+    targets = a.targets.split(",")
+    _, build = doit(*(f"host:{t}" for t in targets), f"cpython={src}")
     logs = PROJECT / "bench" / "logs"
     logs.mkdir(exist_ok=True)
     saved = logs / "upstream.json"
@@ -114,7 +117,7 @@ def main() -> None:
         for cmd, r in up.items():
             log = logs / ("upstream-wasi.log" if cmd.startswith("wasi") else "upstream-emscripten.log")
             r.update(read_upstream_log(log))
-    elif not a.no_upstream:
+    elif not a.no_upstream and "emscripten" in targets:
         when = f"{time.strftime('%Y-%m-%d %H:%M')}, commit {commit}"
         up[f"emscripten: -m test -uall --rerun --single-process ({when})"] = upstream(
             src, "emscripten", ["-uall", "--rerun", "--single-process"], logs / "upstream-emscripten.log")
@@ -124,11 +127,12 @@ def main() -> None:
     if a.upstream_only:
         print(json.dumps(up, indent=1))
         return
-    rows = {t: runner(src, t, a.jobs, a.modules) for t in ("emscripten", "wasi")}
+    rows = {t: runner(src, t, a.jobs, a.modules) for t in targets}
 
     w = ["# CPython's test suite on wasmbuild's builds\n",
          f"`python3 bench/testsuite.py` on {started} (commit {commit}), CPython from {src}, "
-         f"jobs={a.jobs}, 2 cores. Builds before the runs: {build:.0f} s (no-op when built).\n",
+         f"jobs={a.jobs}, 2 cores, targets {', '.join(targets)}. Builds before the runs: "
+         f"{build:.0f} s (no-op when built).\n",
          "## wasmbuild's runner (`doit test:<target>`)\n",
          "| target | modules | passed | skipped | no tests | failed | crashed | timed out | not run (manifest) "
          "| tests run | wall | serial (sum of module times) | unexpected |",
