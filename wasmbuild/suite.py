@@ -46,7 +46,10 @@ class SuiteRun:
     yaml: str = "target YAML"      # for messages naming the manifest
 
     def env(self) -> dict:
-        env = dict(os.environ)
+        # the caller's PYTHON* variables would change what the tests see (python.sh passes
+        # them on, and an Emscripten 6 interpreter reads its host's environment): a
+        # PYTHONDONTWRITEBYTECODE in a developer's shell fails test_pydoc, for one
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
         if self.tree is not None:
             env[TREE_ENV] = str(self.tree)
         return env

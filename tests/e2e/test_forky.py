@@ -9,7 +9,7 @@ def test_emscripten_is_605_on_node_24(emscripten_forky):
     out = emscripten_forky.py("-c", "import sys; i = sys._emscripten_info; "
                                     "print(i.emscripten_version, i.runtime)")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("(6, 0, 5) Node.js v24."), out.stdout
+    assert out.stdout.startswith("(6, 0, 5) Node.js/24"), out.stdout
 
 
 def test_emscripten_modules_import(emscripten_forky):
