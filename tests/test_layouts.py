@@ -118,7 +118,12 @@ def test_variant_inherits_and_overrides(tmp_path):
     assert variant.target.toolchain == "emscripten-forky"
     assert variant.build_dir != base.build_dir
     assert [d.name for d in variant.target.dependencies] == [d.name for d in base.target.dependencies]
-    assert set(base.target.tests.manifest) <= set(variant.target.tests.manifest)
+    # the base's manifest less what the variant removes with null (fixed in 6.0.5)
+    removed = {"test_datetime", "test_io", "test_tempfile"}
+    assert set(variant.target.tests.manifest) == set(base.target.tests.manifest) - removed
+    assert "*.test_strftime_invalid_format" in base.target.tests.manifest["test_time"].ignore
+    assert "*.test_strftime_invalid_format" not in variant.target.tests.manifest["test_time"].ignore
+    assert "*.test_process_time" in variant.target.tests.manifest["test_time"].ignore
 
 
 def test_release_is_one_the_yaml_declares(tmp_path, monkeypatch):

@@ -42,10 +42,13 @@ def read_yaml(path: Path):
 
 def merge(base, overlay):
     """Deep-merge `overlay` into a copy of `base`: mappings merge, `key+` appends to a list,
-    anything else replaces."""
+    `key: null` removes the key (back to its default: a variant drops what its base
+    declares), anything else replaces."""
     out = copy.deepcopy(base)
     for key, value in overlay.items():
-        if key.endswith("+"):
+        if value is None:
+            out.pop(key, None)
+        elif key.endswith("+"):
             key = key[:-1]
             out[key] = list(out.get(key) or []) + list(value)
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
