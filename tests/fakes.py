@@ -16,6 +16,7 @@ FAKE_CONFIGURE = r'''#!/bin/sh
 # fake CPython configure
 # answer: 1
 srcdir=$(cd "$(dirname "$0")" && pwd)
+for a in "$@"; do case "$a" in --srcdir=*) srcdir=$(cd "${a#--srcdir=}" && pwd);; esac; done
 echo "configure $(basename "$PWD") $*" >> "$FAKE_RUNS"
 for a in "$@"; do case "$a" in --fail-configure) echo "configure: error: asked to fail" >&2; exit 1;; esac; done
 printf '%s\n' "$@" > configure.args

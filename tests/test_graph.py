@@ -443,3 +443,27 @@ def test_edited_configure_is_not_answered_from_the_old_config_cache(fake):
     answers = sorted(p.read_text().strip() for p in (fake.cache / "config-cache").glob("*.cache"))
     # build Python and target, before and after the edit: the old entries hold the stale 1
     assert answers.count("ac_cv_fake_answer=1") == 2 and answers.count("ac_cv_fake_answer=2") == 2, answers
+
+
+def test_configure_patches_edit_a_copy_run_with_a_relative_srcdir(fake):
+    """configure.patches: configure is edited in a copy in the build dir, which runs with
+    --srcdir relative to it (as an out-of-tree build's own); the source is not written."""
+    original = (fake.src / "configure").read_text()
+
+    def patch(data):
+        data["configure"]["patches"] = [{"why": "the answer differs here",
+                                         "replace": [{"old": "# answer: 1", "new": "# answer: 7"}]}]
+    fake.edit_target("wasm32-emscripten.yaml", patch)
+    fake.doit("host:emscripten")
+    bdir = fake.cross_build / "wasm32-emscripten"
+    assert "FAKE_ANSWER=7" in (bdir / "Makefile").read_text()
+    assert "--srcdir=../.." in (bdir / "configure.args").read_text().split()
+    assert (fake.src / "configure").read_text() == original
+
+    def bad_patch(data):
+        data["configure"]["patches"][0]["replace"][0]["old"] = "# no such text"
+    fake.edit_target("wasm32-emscripten.yaml", bad_patch)
+    out = fake.doit("host:emscripten", check=False)
+    assert out.returncode != 0
+    lines = [l for l in (out.stdout + out.stderr).splitlines() if "configure.patches[0]" in l]
+    assert lines and "not found" in lines[0] and "limit it with an overlay" in lines[0], out.stdout + out.stderr

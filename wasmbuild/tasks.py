@@ -65,8 +65,9 @@ class Graph:
         gets its dependencies' env, its config.site and its Modules/Setup.local."""
         plan = self.plan
         if conf.patches:
-            # a patched copy beside the build, told where the source is
-            script = ["./" + actions.PATCHED_CONFIGURE, f"--srcdir={plan.source.path}"]
+            # a patched copy beside the build, told where the source is: relative, as an
+            # out-of-tree build's own (VPATH is compiled in: getpath finds the stdlib by it)
+            script = ["./" + actions.PATCHED_CONFIGURE, f"--srcdir={os.path.relpath(plan.source.path, cwd)}"]
         else:
             script = [os.path.relpath(plan.source.path / "configure", cwd)]
         argv = [*conf.wrapper, *script, *conf.args]

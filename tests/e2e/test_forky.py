@@ -24,12 +24,16 @@ def test_emscripten_modules_import(emscripten_forky):
 
 
 def test_wasi_is_clang_22_with_stub_threads(wasi_forky):
-    out = wasi_forky.py("-c", "import sys; print(sys.version); print(sys.thread_info.name)")
+    out = wasi_forky.py("-c", "import sys, os; print(sys.version); print(sys.thread_info.name); "
+                              "print(sys._stdlib_dir, os.path.dirname(os.__file__))")
     assert out.returncode == 0, out.stderr
-    version, threads = out.stdout.strip().splitlines()
+    version, threads, stdlib = out.stdout.strip().splitlines()
     assert re.search(r"\[Clang 22\.", version), version
     # wasi-libc's libc.a has failing pthread stubs: 3.13 keeps its own (configure.patches)
     assert threads == "pthread-stubs"
+    # the patched configure ran with a relative --srcdir, as an out-of-tree build's own:
+    # getpath finds the stdlib by the compiled-in VPATH (test_sys, test_inspect)
+    assert stdlib == "/Lib /Lib", stdlib
 
 
 def test_both_toolchains_coexist(emscripten, wasi, emscripten_forky, wasi_forky):
