@@ -47,6 +47,9 @@ def test_layout_chooses_config_site_and_dependencies(tmp_path, layout):
             assert "--enable-big-digits=30" in t.configure.args
     for name in ("wasi", "wasi-forky"):
         assert plan.targets[name].target.configure.config_site == str(tree / wasi_site), name
+    # wasmtime's wasm stack: 3.13's 8 MiB, 3.14's 16 MiB; main with LLVM 22: 32 MiB
+    stack = {"3.13": "8388608", "3.14.0": "16777216", "3.14.6": "16777216", "main": "33554432"}[layout]
+    assert f"max-wasm-stack={stack}" in plan.targets["wasi-forky"].target.runner
 
 
 def test_a_config_site_the_tree_lacks_is_not_chosen(tmp_path):
