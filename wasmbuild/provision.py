@@ -111,8 +111,12 @@ def provision_toolchain(tp, *, log: Path):
         spec = tc.providers.system
         check_system(tc, tp.sandbox, spec.how_to_get, spec.requires)
     found = {}
-    for check in [tc.version, *tc.checks]:
-        found[check.command[0]] = check_version(tp, check, log)
+    try:
+        for check in [tc.version, *tc.checks]:
+            found[check.command[0]] = check_version(tp, check, log)
+    except ToolchainError:
+        tp.stamp.unlink(missing_ok=True)     # not provisioned until its versions pass
+        raise
     if tp.provider == SYSTEM:
         fingerprint = system_fingerprint(tp)
         write_identity(tp.stamp, {"versions": found, "executables": fingerprint})
