@@ -69,13 +69,18 @@ def inherit(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if not isinstance(name, str) or not name or "/" in name:
         raise ConfigError(path, "base", f"expected the name of a file in {path.parent} "
                                         f"(without .yaml), got {name!r}")
-    base_path = path.parent / f"{name.removesuffix('.yaml')}.yaml"
+    base_path = base_file(path, name)
     if base_path in seen or base_path == path:
         raise ConfigError(path, "base", f"{name!r} leads back to this file (a cycle of bases)")
     if not base_path.is_file():
         known = ", ".join(sorted(p.stem for p in path.parent.glob("*.yaml") if p != path))
         raise ConfigError(path, "base", f"no file {base_path.name} in {path.parent} (there: {known})")
     return merge(inherit(base_path, (*seen, path)), raw)
+
+
+def base_file(path: Path, name: str) -> Path:
+    """The file that `base: name` in `path` names: one of the same folder."""
+    return path.parent / f"{name.removesuffix('.yaml')}.yaml"
 
 
 def bases_first(paths: list[Path]) -> list[Path]:
@@ -87,11 +92,11 @@ def bases_first(paths: list[Path]) -> list[Path]:
         if path in out or depth > len(paths):
             return
         try:
-            base = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER).get("base")
-        except (OSError, yaml.YAMLError, AttributeError):
-            base = None                    # read_yaml reports it, in its turn
-        if isinstance(base, str) and (path.parent / f"{base.removesuffix('.yaml')}.yaml") in paths:
-            visit(path.parent / f"{base.removesuffix('.yaml')}.yaml", depth + 1)
+            base = read_yaml(path).get("base")
+        except (ConfigError, AttributeError):
+            base = None                    # inherit() reports it, in its turn
+        if isinstance(base, str) and base_file(path, base) in paths:
+            visit(base_file(path, base), depth + 1)
         if path not in out:
             out.append(path)
     for p in paths:

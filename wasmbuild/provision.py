@@ -145,8 +145,7 @@ def check_version(tp, check, log: Path) -> str:
         raise ToolchainError(f"{check.command[0]} {found} is too old: {tp.toolchain.name} needs "
                              f">= {check.minimum}")
     if check.recommended and versions.parse(found) < versions.parse(check.recommended):
-        print_warning(f"{check.command[0]} {found} < {check.recommended}: "
-                                f"{check.below_recommended}")
+        print_warning(f"{check.command[0]} {found} < {check.recommended}: {check.below_recommended}")
     return found
 
 
@@ -175,7 +174,6 @@ def stamp_matches(tp):
             return False
         return tp.provider != SYSTEM or data.get("fingerprint") == system_fingerprint(tp)
     return check
-
 
 
 # ---------------------------------------------------------------- a Debian root
