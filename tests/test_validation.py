@@ -119,7 +119,7 @@ def test_simple_expressions_render_as_jinja_does():
     ctx = {"source": "/src", "jobs": 2, "deps": {"libffi": {"prefix": "/p"}}, "vars": {"x": "y"}}
     for text in ["{{ source }}/Lib", "-j{{jobs}}", "{{ deps.libffi.prefix }}/lib {{ vars.x }}",
                  "a{{ source }}b{{ source }}c", "{{ jobs }}"]:
-        assert render._expand_simple(text, ctx) == render._STRINGS.from_string(text).render(ctx), text
+        assert render._expand_simple(text, ctx) == render._strings().from_string(text).render(ctx), text
     for text in ["{{ source|upper }}", "{% if jobs %}x{% endif %}", "{{ source ~ '/x' }}",
                  "{{ nope }}", "{{ deps.zlib.prefix }}", "{# c #}{{ source }}"]:
         assert render._expand_simple(text, ctx) is None, text

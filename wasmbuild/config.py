@@ -23,8 +23,18 @@ SHARED_FILE = "_shared.yaml"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# path -> (stat key, parsed data): a base is read once for every file built on it
+_PARSED: dict[Path, tuple[tuple, object]] = {}
+
+
 def read_yaml(path: Path):
+    """The file's data, parsed once per process while the file is unchanged (a copy: callers
+    merge into it)."""
     try:
+        st = path.stat()
+        key = (st.st_size, st.st_mtime_ns)
+        if (hit := _PARSED.get(path)) and hit[0] == key:
+            return copy.deepcopy(hit[1])
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(path, "", f"cannot read: {e.strerror}") from None
@@ -37,7 +47,8 @@ def read_yaml(path: Path):
         raise ConfigError(path, "", f"not valid YAML at {where}: {problem}") from None
     if data is None:
         raise ConfigError(path, "", "the file is empty (expected a mapping)")
-    return data
+    _PARSED[path] = (key, data)
+    return copy.deepcopy(data)
 
 
 def merge(base, overlay):

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tarfile
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -64,6 +62,7 @@ def _get(url: str, dest: Path) -> None:
         shutil.copyfile(url[len("file://"):], dest)
         return
     print(f"  downloading {url}", file=sys.stderr, flush=True)
+    import urllib.request   # here: http.client and email cost a no-op build 15 ms
     with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT) as resp, open(dest, "wb") as out:
         shutil.copyfileobj(resp, out, 1 << 20)
 
@@ -72,6 +71,7 @@ def unpack(download: Download, dest: Path) -> None:
     """Fetch (verified) and extract the tarball into the empty folder `dest`; a single
     top folder (libffi-3.4.6/, Python-3.13.5/) is stripped."""
     tarball = fetch(download)
+    import tarfile
     with tarfile.open(tarball) as tf:
         tf.extractall(dest, filter="data")
     entries = list(dest.iterdir())

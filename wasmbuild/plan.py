@@ -9,7 +9,6 @@ import dataclasses
 import functools
 import hashlib
 import os
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,7 +110,7 @@ class Plan:
 
 
 def build_triple() -> str:
-    machine = platform.machine() or "x86_64"
+    machine = os.uname().machine or "x86_64"   # platform's import costs 5 ms
     return f"{machine}-pc-linux-gnu"
 
 

@@ -6,17 +6,19 @@ rendering the loader templates (python.sh, node_entry.mjs, the web page).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import shlex
 from pathlib import Path
-
-import jinja2
 
 from .errors import ConfigError
 from .schema import yaml_key
 
 
-def _environment(loader=None) -> jinja2.Environment:
+def _environment(loader=None):
+    # jinja2 is imported here: a no-op build expands only simple names (below) and
+    # renders no template, and importing jinja2 is a tenth of its time.
+    import jinja2
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, loader=loader,
                              keep_trailing_newline=True, autoescape=False)
     env.filters["shquote"] = lambda v: shlex.quote(str(v))
@@ -32,7 +34,9 @@ def _shell_word(word: str) -> str:
     return shlex.quote(word)
 
 
-_STRINGS = _environment()
+@functools.cache
+def _strings():
+    return _environment()
 # `{{ name }}` or `{{ deps.libffi.prefix }}`: what almost every YAML string holds. Jinja
 # compiles each string to Python first (2-3 ms each, a fifth of a no-op build); these are
 # looked up directly, and anything else (filters, expressions, an undefined name, for its
@@ -68,8 +72,9 @@ def expand(obj, context: dict, file, path: str = ""):
         fast = _expand_simple(obj, context)
         if fast is not None:
             return fast
+        import jinja2
         try:
-            return _STRINGS.from_string(obj).render(context)
+            return _strings().from_string(obj).render(context)
         except jinja2.UndefinedError as e:
             raise ConfigError(file, path, f"{e.message} (known variables: "
                                           f"{', '.join(sorted(context))})") from None
@@ -90,6 +95,7 @@ def expand(obj, context: dict, file, path: str = ""):
 
 def render_template(templates_dir: Path, name: str, variables: dict) -> str:
     """Render templates/<name>; an undefined variable names the template and the variable."""
+    import jinja2
     env = _environment(jinja2.FileSystemLoader(str(templates_dir)))
     try:
         return env.get_template(name).render(variables)

@@ -8,6 +8,7 @@ e.g. `targets/wasm32-emscripten.yaml: configure.args[3]: expected a string, got 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 
@@ -92,11 +93,17 @@ def _convert(tp, value, file, path, partial):
     return value
 
 
+@functools.cache
+def _shape(cls):
+    """A dataclass's resolved type hints and its fields by YAML key. Resolving the hints
+    (string annotations) is most of a validation's cost, and the classes never change."""
+    return typing.get_type_hints(cls), {yaml_key(f): f for f in dataclasses.fields(cls) if f.init}
+
+
 def _convert_dataclass(cls, value, file, path, partial):
     if not isinstance(value, dict):
         raise ConfigError(file, path or "(top level)", f"expected a mapping, got {kind_of(value)}")
-    hints = typing.get_type_hints(cls)
-    fields = {yaml_key(f): f for f in dataclasses.fields(cls) if f.init}
+    hints, fields = _shape(cls)
     kwargs = {}
     for key in value:
         appends = partial and isinstance(key, str) and key.endswith("+")

@@ -5,7 +5,6 @@ an unknown name gets a "did you mean". Nothing is built or written before this p
 """
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from pathlib import Path
@@ -56,6 +55,7 @@ def settings(variables: dict[str, str]) -> Settings:
     """Settings from the command line's name=value pairs; WasmbuildError on a bad one."""
     for name in variables:
         if name not in KNOWN:
+            import difflib
             close = difflib.get_close_matches(name, KNOWN, n=1)
             hint = f" (did you mean {close[0]}=?)" if close else ""
             raise WasmbuildError(f"unknown variable {name}={variables[name]}{hint}; "
