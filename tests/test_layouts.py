@@ -2,8 +2,6 @@
 file names (tests/fakes.py LAYOUTS): the config.site, the dependencies, the loaders, the
 trampoline clang's capability; and that trixie + 3.14 fails in one line before anything
 runs. Nothing of 3.14 or main can be fetched here, so these trees stand in for them."""
-import subprocess
-import sys
 
 import pytest
 

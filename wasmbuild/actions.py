@@ -10,16 +10,16 @@ import os
 import shlex
 import shutil
 import subprocess
+import tarfile
 import time
 from functools import partial
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from . import depfiles, fetch, manifest, pins, provision, runlog, stdlib_zip, suite, suite_report
+from . import depfiles, fetch, manifest, pins, provision, runlog, sharing, stdlib_zip, suite, suite_report
 from .atomic import copy_file, write_text
 from .errors import WasmbuildError
-from .paths import cache_dir
 from .render import render_template
 from .runlog import format_seconds, run_logged, say
 
@@ -60,36 +60,50 @@ PATCHED_CONFIGURE = "configure.wasmbuild"
 
 
 def configure(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,
-              cache_key: str, setup_local=None, pinned=(), patches=()):
-    """Run configure with a config.cache kept under the user cache, keyed by everything
-    that can change its answers (toolchain, CPython configure script, args, env)."""
+              key_parts: list, identity: Path, setup_local=None, pinned=(), patches=()):
+    """Run configure with a config.cache keyed by everything that can change its answers
+    (toolchain, the content of configure and config.site, args, env; machine paths
+    normalised): from the user cache, else from the remote cache. If configure fails
+    with restored answers, it runs once more without them, and nothing is uploaded."""
     cwd.mkdir(parents=True, exist_ok=True)
     notes = pin_notes(plan.source.path, pinned)
     if patches:
         write_patched_configure(plan.source.path / "configure", cwd / PATCHED_CONFIGURE, patches, name)
     if setup_local is not None:
         write_setup_local(plan.source.path, setup_local, plan.state_dir / "setup-local.json")
-    for stale in ("Makefile", "config.status"):
-        (cwd / stale).unlink(missing_ok=True)        # an interrupted configure is redone
-    shared_cache = cache_dir() / "config-cache" / f"{cache_key}.cache"
+    cache_key = plan.path_map.key([key_parts, sharing.identity_digest(identity)])
+    remote = plan.remote
+    before = dict(remote.stats) if remote else None
+    traffic = sharing.Traffic(notes)
     local_cache = cwd / "config.cache"
-    if shared_cache.exists():
-        shutil.copyfile(shared_cache, local_cache)
-    else:
+    restored = sharing.restore_config_cache(cache_key, local_cache, plan.path_map, remote)
+    failed = _run_configure(plan, sandbox, cwd, argv, env, identity, log, name)
+    if failed and restored:
+        say(f"   {name}: configure failed with the {restored} config.cache; once more without it")
+        traffic.notes.append(f"configure failed with the {restored} config.cache; ran again without it")
         local_cache.unlink(missing_ok=True)
-    full, env = sandbox.command([*argv, "--cache-file=config.cache"], cwd, rw=_rw(plan),
-                                ro=[plan.source.path], extra_env=env)
-    failed = run_logged(full, env=env, cwd=cwd, log=log, name=name, title=shlex.join(argv))
+        failed = _run_configure(plan, sandbox, cwd, argv, env, identity, log, name)
+        restored = "discarded"
     if failed:
         local_cache.unlink(missing_ok=True)           # never reuse answers of a failed run
         return failed
-    if not local_cache.exists():
-        return None
-    shared_cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = shared_cache.with_suffix(f".{os.getpid()}.tmp")
-    shutil.copyfile(local_cache, tmp)
-    os.replace(tmp, shared_cache)
-    return {"notes": notes} if notes else None
+    if restored in ("local", "remote"):
+        traffic.notes.append(f"config.cache from the {restored} cache")
+    if local_cache.exists():
+        # answers that failed once are not offered to other machines
+        if sharing.keep_config_cache(cache_key, local_cache, plan.path_map, remote,
+                                     upload=restored != "discarded" and restored != "remote"):
+            traffic.notes.append("config.cache uploaded")
+    return traffic.values(before, dict(remote.stats) if remote else None) or None
+
+
+def _run_configure(plan, sandbox, cwd, argv, env, identity, log, name):
+    for stale in ("Makefile", "config.status"):
+        (cwd / stale).unlink(missing_ok=True)        # an interrupted configure is redone
+    env = {**env, **sharing.ccache_env(plan.source.path, identity, plan.remote, None)}
+    full, env = sandbox.command([*argv, "--cache-file=config.cache"], cwd, rw=_rw(plan),
+                                ro=[plan.source.path], extra_env=env)
+    return run_logged(full, env=env, cwd=cwd, log=log, name=name, title=shlex.join(argv))
 
 
 def write_patched_configure(original: Path, dest: Path, patches, name: str) -> None:
@@ -158,12 +172,21 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
     started = cwd / MAKE_STARTED
     remove_unfinished_outputs(cwd, started)
     started.touch()
+    remote = plan.remote
+    before = dict(remote.stats) if remote else None
+    stats_log = cwd / sharing.STATS_LOG
+    stats_log.unlink(missing_ok=True)
+    env = {**env, **sharing.ccache_env(plan.source.path, toolchain_stamp, remote, stats_log)}
     full, env = sandbox.command(argv, cwd, rw=_rw(plan), ro=[plan.source.path], extra_env=env)
     failed = run_logged(full, env=env, cwd=cwd, log=log, name=name, title=shlex.join(argv))
     if failed:
         return failed
     started.unlink()
-    return {"forced": forced} if forced else None
+    traffic = sharing.Traffic()
+    if line := sharing.describe_ccache(sharing.ccache_counts(stats_log)):
+        traffic.notes.append(line)
+    values = traffic.values(before, dict(remote.stats) if remote else None)
+    return {**values, **({"forced": forced} if forced else {})} or None
 
 
 def force_stale_objects(cwd: Path, source: Path, changed_sources: list[str] | None,
@@ -219,35 +242,78 @@ def remove_unfinished_outputs(cwd: Path, started: Path) -> list[Path]:
 
 def _rw(plan) -> list[Path]:
     plan.cross_build.mkdir(parents=True, exist_ok=True)
-    return [plan.cross_build]
+    # a remote cache on a Unix socket: its folder, so that ccache inside can connect
+    socket = plan.remote.socket_path if plan.remote and not plan.remote.down else None
+    return [plan.cross_build, *([Path(socket).parent] if socket else [])]
 
 
-def build_dependency(plan, tp, dp, *, log: Path, name: str):
-    """Unpack the verified tarball into a fresh folder and run the YAML steps there."""
+def build_dependency(plan, tp, dp, *, prefix: Path, log: Path, name: str):
+    """Unpack the verified tarball into a fresh folder and run the YAML steps there; or,
+    with a remote cache, restore what those steps wrote into the prefix on a machine
+    with the same toolchain, and offer it after building."""
     dep = dp.dep
     shutil.rmtree(dp.src, ignore_errors=True)
     dp.src.mkdir(parents=True)
     for out in dep.outputs:
         Path(out).unlink(missing_ok=True)
+    remote = plan.remote
+    before = dict(remote.stats) if remote else None
+    traffic = sharing.Traffic()
+    # only a product inside the prefix is shared (the ports' is the toolchain's own cache)
+    key = None
+    if remote is not None and dep.outputs and all(Path(o).is_relative_to(prefix) for o in dep.outputs):
+        key = plan.path_map.key([dep, sharing.identity_digest(tp.identity)])
+        if (restored := _restore_product(remote, key, prefix, dep, plan.path_map, name)) is not None:
+            traffic.notes.append(f"{restored} files of its prefix from the remote cache")
+            return traffic.values(before, dict(remote.stats))
+    prefix.mkdir(parents=True, exist_ok=True)
+    prefix_before = sharing.snapshot(prefix) if key else {}
     if dep.download:
         fetch.unpack(dep.download, dp.src)
-    failed = run_steps(plan, tp, dep.steps, log=log, name=name, label="steps")
+    stats_log = dp.src / sharing.STATS_LOG
+    env = sharing.ccache_env(plan.source.path, tp.identity, remote, stats_log)
+    failed = run_steps(plan, tp, dep.steps, log=log, name=name, label="steps", extra_env=env)
     if failed:
         return failed
     missing = [o for o in dep.outputs if not Path(o).exists()]
     if missing:
         return TaskFailed(f"{name}: the steps ran but did not produce {', '.join(missing)}")
-    return None
+    if line := sharing.describe_ccache(sharing.ccache_counts(stats_log)):
+        traffic.notes.append(line)
+    if key:
+        after = sharing.snapshot(prefix)
+        written = [rel for rel, sig in after.items() if prefix_before.get(rel) != sig]
+        if remote.put(sharing.PRODUCT, key, sharing.pack(prefix, written, plan.path_map)):
+            traffic.notes.append(f"{len(written)} files of its prefix uploaded")
+    return traffic.values(before, dict(remote.stats) if remote else None) or None
 
 
-def run_steps(plan, tp, steps, *, log: Path, name: str, label: str):
+def _restore_product(remote, key, prefix: Path, dep, path_map, name: str) -> int | None:
+    """The number of files restored, or None (a miss, or an entry that does not unpack:
+    then the dependency is built here)."""
+    blob = remote.get(sharing.PRODUCT, key)
+    if blob is None:
+        return None
+    try:
+        written = sharing.unpack(blob, prefix, path_map)
+    except (tarfile.TarError, ValueError, OSError, EOFError) as e:
+        say(f"warning: {name}: the remote cache's product does not unpack ({e}); building it here")
+        return None
+    if not all(Path(o).exists() for o in dep.outputs):
+        say(f"warning: {name}: the remote cache's product lacks an output; building it here")
+        return None
+    return len(written)
+
+
+def run_steps(plan, tp, steps, *, log: Path, name: str, label: str, extra_env: dict | None = None):
     """The shell steps a YAML file declares, each in the toolchain's sandbox; the first
     failure stops them (and is returned)."""
     for i, step in enumerate(steps):
         cwd = Path(step.cwd)
         cwd.mkdir(parents=True, exist_ok=True)
         full, env = tp.sandbox.command(["bash", "-euo", "pipefail", "-c", step.run], cwd,
-                                       rw=_rw(plan), ro=[plan.source.path], extra_env=step.env)
+                                       rw=_rw(plan), ro=[plan.source.path],
+                                       extra_env={**(extra_env or {}), **step.env})
         failed = run_logged(full, env=env, cwd=cwd, log=log, name=name,
                             title=f"{label}[{i}]: {step.run.strip()}")
         if failed:

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config, paths, provision, source, versions
+from . import config, paths, provision, sharing, source, versions
 from .errors import ConfigError
 from .model import DEBIAN_ROOT, PROVIDERS, SYSTEM, Dependency, Project, Target, Toolchain
 from .render import expand
@@ -31,6 +31,7 @@ class Settings:
     templates_dir: Path = paths.PROJECT_DIR / "templates"
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     modules: str | None = None                  # test:<target>: all, a named set, or test_a,test_b
+    remote_cache: str | None = None             # redis://host:port/db or unix:///socket (|read-only)
 
 
 @dataclass
@@ -100,6 +101,20 @@ class Plan:
             return "sha256:" + hashlib.sha256((self.source.path / "configure").read_bytes()).hexdigest()
         except OSError:
             return "release:" + self.project.cpython.sha256
+
+    @functools.cached_property
+    def path_map(self) -> sharing.PathMap:
+        return sharing.PathMap.of(self.source.path, self.cross_build)
+
+    @functools.cached_property
+    def remote(self):
+        """The remote cache server (None: off), connected on first use: loading the plan
+        never talks to it."""
+        if not self.settings.remote_cache:
+            return None
+        from .remote import RemoteCache
+        from .runlog import say
+        return RemoteCache.from_setting(self.settings.remote_cache, warn=lambda line: say(f"warning: {line}"))
 
     @property
     def build_python(self) -> Path:

@@ -68,7 +68,10 @@ class BuildReporter(ConsoleReporter):
                 row["why"].append("rebuilt " + "; ".join(task.values["forced"][:5])
                                   + (f" (+{len(task.values['forced']) - 5} more)"
                                      if len(task.values["forced"]) > 5 else ""))
-            row["why"] += task.values.get("notes", [])   # configure: upstream pins that differ
+            row["why"] += task.values.get("notes", [])   # pins, caches, ccache's hits
+            if task.values.get("remote"):         # the remote cache's traffic of this task
+                row["remote"] = task.values["remote"]
+                row["why"].append("remote cache: " + ", ".join(f"{n} {k}" for k, n in row["remote"].items()))
             if task.values.get("suite"):          # test:<target>: the suite's summary table
                 row["suite"] = task.values["suite"]
             self.rows.append(row)

@@ -91,13 +91,15 @@ class Graph:
             # configure made the build dir: cleaning it removes the dir (and a Setup.local
             # that wasmbuild wrote into the source)
             clean.append((actions.remove_setup_local, [plan.state_dir / "setup-local.json"]))
-        key = digest([tp.digest, tp.sandbox.env, plan.source.version, argv, env, *key_extra,
-                      *([conf.patches] if conf.patches else []), plan.configure_identity])
+        # the toolchain is known by its identity, read when configure runs (what was installed)
+        key_parts = [tp.sandbox.env, plan.source.version, argv, env, *key_extra,
+                     *([conf.patches] if conf.patches else []), plan.configure_identity]
         basename, name = task.split(":")
         return {
             "basename": basename, "name": name, "doc": doc,
             "actions": [action(plan, task, actions.configure, plan, tp.sandbox, cwd=cwd, argv=argv,
-                               env=env, cache_key=key, setup_local=setup_local, pinned=pinned,
+                               env=env, key_parts=key_parts, identity=tp.identity,
+                               setup_local=setup_local, pinned=pinned,
                                patches=conf.patches)],
             "file_dep": file_dep,
             "task_dep": task_dep,
@@ -172,7 +174,8 @@ class Graph:
             yield {
                 "basename": "dep", "name": f"{t.name}-{dep.name}",
                 "doc": f"build {dep.name} {dep.version} for {t.triple}",
-                "actions": [action(plan, dp.task, actions.build_dependency, plan, tp, dp)],
+                "actions": [action(plan, dp.task, actions.build_dependency, plan, tp, dp,
+                                   prefix=tgt.deps_dir / "prefix")],
                 "file_dep": file_dep,
                 "task_dep": [tp.task] + ([f"fetch:{dep.download.file}"] if dep.download else [])
                             + [f"dep:{t.name}-{a}" for a in dep.after],

@@ -23,7 +23,9 @@ KNOWN = {
     "targets": "a folder of target YAML files",
     "toolchains": "a folder of toolchain YAML files",
     "modules": "all, a set named in the target YAML (e.g. quick), or test_a,test_b",
+    "remote_cache": "redis://HOST:PORT/DB or unix:///PATH/TO.sock, optionally followed by |read-only",
 }
+REMOTE_ENV = "WASMBUILD_REMOTE_CACHE"     # the same setting for CI, where a variable is awkward
 
 
 def _bad(name: str, value: str, why: str = "") -> WasmbuildError:
@@ -89,4 +91,14 @@ def settings(variables: dict[str, str]) -> Settings:
         s.targets_dir = _yaml_dir("targets", variables["targets"])
     if "toolchains" in variables:
         s.toolchains_dir = _yaml_dir("toolchains", variables["toolchains"])
+    remote = variables.get("remote_cache", os.environ.get(REMOTE_ENV) or None)
+    if remote:
+        # parsed now (nothing connects yet), so a bad one stops the run before anything runs
+        from .remote import RemoteCache
+        try:
+            RemoteCache.from_setting(remote)
+        except ValueError as e:
+            name = "remote_cache" if "remote_cache" in variables else REMOTE_ENV
+            raise WasmbuildError(f"{name}: {e}") from None
+        s.remote_cache = remote
     return s
