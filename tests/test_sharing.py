@@ -65,13 +65,13 @@ def test_a_product_with_an_unsafe_path_is_refused(tmp_path):
 def test_ccache_is_told_the_toolchain_identity_not_the_compiler_mtime(tmp_path):
     identity = tmp_path / "emscripten.identity"
     identity.write_text('{"packages": {"clang-19": "1:19.1.7-3"}}')
-    env = sharing.ccache_env(tmp_path / "src", identity, None, tmp_path / "stats.log")
+    env = sharing.build_env(tmp_path / "src", identity, None, tmp_path / "stats.log")
     assert env["CCACHE_BASEDIR"] == str(tmp_path / "src")
     assert env["CCACHE_NOHASHDIR"] == "1"
     check = env["CCACHE_COMPILERCHECK"]
     assert check.startswith("string:") and "REMOTE" not in " ".join(env)
     identity.write_text('{"packages": {"clang-19": "1:19.1.7-4"}}')
-    assert sharing.ccache_env(tmp_path / "src", identity, None, None)["CCACHE_COMPILERCHECK"] != check
+    assert sharing.build_env(tmp_path / "src", identity, None, None)["CCACHE_COMPILERCHECK"] != check
 
 
 def test_ccache_stats_log_is_counted_and_removed(tmp_path):

@@ -100,7 +100,7 @@ def configure(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path
 def _run_configure(plan, sandbox, cwd, argv, env, identity, log, name):
     for stale in ("Makefile", "config.status"):
         (cwd / stale).unlink(missing_ok=True)        # an interrupted configure is redone
-    env = {**env, **sharing.ccache_env(plan.source.path, identity, plan.remote, None)}
+    env = {**env, **sharing.build_env(plan.source.path, identity, plan.remote, None)}
     full, env = sandbox.command([*argv, "--cache-file=config.cache"], cwd, rw=_rw(plan),
                                 ro=[plan.source.path], extra_env=env)
     return run_logged(full, env=env, cwd=cwd, log=log, name=name, title=shlex.join(argv))
@@ -176,7 +176,7 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
     before = dict(remote.stats) if remote else None
     stats_log = cwd / sharing.STATS_LOG
     stats_log.unlink(missing_ok=True)
-    env = {**env, **sharing.ccache_env(plan.source.path, toolchain_stamp, remote, stats_log)}
+    env = {**env, **sharing.build_env(plan.source.path, toolchain_stamp, remote, stats_log)}
     full, env = sandbox.command(argv, cwd, rw=_rw(plan), ro=[plan.source.path], extra_env=env)
     failed = run_logged(full, env=env, cwd=cwd, log=log, name=name, title=shlex.join(argv))
     if failed:
@@ -271,7 +271,7 @@ def build_dependency(plan, tp, dp, *, prefix: Path, log: Path, name: str):
     if dep.download:
         fetch.unpack(dep.download, dp.src)
     stats_log = dp.src / sharing.STATS_LOG
-    env = sharing.ccache_env(plan.source.path, tp.identity, remote, stats_log)
+    env = sharing.build_env(plan.source.path, tp.identity, remote, stats_log)
     failed = run_steps(plan, tp, dep.steps, log=log, name=name, label="steps", extra_env=env)
     if failed:
         return failed

@@ -20,4 +20,7 @@ def downloads_dir() -> Path:
 
 
 def roots_dir() -> Path:
-    return cache_dir() / "toolchains"
+    """The provisioned toolchains. WASMBUILD_TOOLCHAINS overrides: a machine image (a CI
+    farm's) keeps its toolchains while its build caches start empty."""
+    override = os.environ.get("WASMBUILD_TOOLCHAINS")
+    return Path(override) if override else cache_dir() / "toolchains"

@@ -186,8 +186,22 @@ def identity_digest(identity: Path) -> str:
         return "unknown"
 
 
-def ccache_env(source: Path, identity: Path, remote, stats_log: Path | None) -> dict[str, str]:
-    """ccache's settings for one build command:
+def source_date_epoch(source: Path) -> str:
+    """The time a build writes into its outputs (__DATE__ and __TIME__ in sys.version):
+    the caller's SOURCE_DATE_EPOCH, else the mtime of the source's patchlevel.h (a release
+    tarball's, the same in every unpacked copy), so two builds of one source give the
+    same bytes, and ccache can share getbuildinfo.o."""
+    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        return os.environ["SOURCE_DATE_EPOCH"]
+    try:
+        return str(int((source / "Include" / "patchlevel.h").stat().st_mtime))
+    except OSError:
+        return "0"
+
+
+def build_env(source: Path, identity: Path, remote, stats_log: Path | None) -> dict[str, str]:
+    """The environment every build command gets besides the toolchain's, none of it part of
+    a task's signature: SOURCE_DATE_EPOCH, and ccache's settings:
     - base_dir: absolute paths below the source (the cross-build dir, the dependency prefix)
       are hashed as relative ones, so another checkout path hits;
     - no hash_dir: with -g the working directory is hashed otherwise (it is only in the
@@ -195,7 +209,8 @@ def ccache_env(source: Path, identity: Path, remote, stats_log: Path | None) -> 
     - the compiler is known by the toolchain's identity (package versions, patches), not by
       its mtime, which differs on every machine that provisions the same toolchain;
     - the remote server as remote storage, and a per-task stats log for the report."""
-    env = {"CCACHE_BASEDIR": str(source), "CCACHE_NOHASHDIR": "1",
+    env = {"SOURCE_DATE_EPOCH": source_date_epoch(source),
+           "CCACHE_BASEDIR": str(source), "CCACHE_NOHASHDIR": "1",
            "CCACHE_COMPILERCHECK": f"string:{identity_digest(identity)}"}
     if remote is not None and not remote.down:
         env["CCACHE_REMOTE_STORAGE"] = remote.ccache_url()

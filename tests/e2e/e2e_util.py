@@ -24,11 +24,12 @@ PROJECT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT / "tests" / "artifacts"
 
 
-def doit(*args, check=True, timeout=3600) -> subprocess.CompletedProcess:
+def doit(*args, check=True, timeout=3600, env=None) -> subprocess.CompletedProcess:
+    """doit on the project; `env`: variables added to this process's environment."""
     start = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"),
                           "-d", str(PROJECT), *args], capture_output=True, text=True,
-                         timeout=timeout)
+                         timeout=timeout, env={**os.environ, **env} if env else None)
     out.seconds = time.monotonic() - start
     if check and out.returncode != 0:
         raise AssertionError(f"doit {' '.join(args)} failed ({out.returncode}):\n"
