@@ -14,6 +14,7 @@ on 127.0.0.1 at a free port and stopped at the end. Writes bench/REMOTE.md.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import shutil
@@ -71,6 +72,13 @@ def machine(work: Path, name: str, base: Path, target: str, remote: str) -> dict
             "ccache": ccache_totals(rows), "env": env}
 
 
+def package(work: Path, m: dict, target: str) -> tuple[str, str]:
+    """`doit package:<target>` in machine m's checkout: (tarball, sha256)."""
+    doit(f"package:{target}", f"cpython={m['checkout']}", env=m["env"], log=work / f"{m['name']}-package.log")
+    tarball = next((Path(m["checkout"]) / "cross-build" / "packages").glob("*.tar.gz"))
+    return str(tarball), hashlib.sha256(tarball.read_bytes()).hexdigest()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cpython")
@@ -89,6 +97,12 @@ def main():
         quick_seconds, quick = doit(f"test:{args.target}", f"cpython={b['checkout']}", "modules=quick",
                                     env=b["env"], log=work / "b-quick.log")
         quick_line = next((l for l in quick.splitlines() if "modules" in l and "passed" in l), "?")
+        packages = {m["name"]: package(work, m, args.target) for m in (a, b)}
+        third = work / "a third place"
+        third.mkdir()
+        subprocess.run(["tar", "xzf", packages[b["name"]][0]], cwd=third, check=True)
+        ran = subprocess.run([str(next(third.glob("python-*")) / "python"), "-c",
+                              "import sys; print(sys.version)"], capture_output=True, text=True)
     finally:
         stop(server)
     ratio = b["seconds"] / a["seconds"]
@@ -116,6 +130,13 @@ def main():
         f"({100 * b_cc['remote'] / max(cacheable, 1):.1f}%).",
         f"- The server after A: {keys} keys, {memory / 1e6:.1f} MB.",
         f"- B's quick test set ({quick_seconds:.0f} s): {quick_line.strip()}",
+        "",
+        "## `package:" + args.target + "` from the two checkouts",
+        "",
+        *[f"- {name}: `{path}` sha256 `{sha}`" for name, (path, sha) in packages.items()],
+        f"- the same bytes: **{len({sha for _, sha in packages.values()}) == 1}**",
+        f"- B's package unpacked in `{third}`: `python -c 'import sys; print(sys.version)'` printed "
+        f"`{ran.stdout.strip()}` (exit {ran.returncode}{', stderr: ' + ran.stderr.strip() if ran.stderr.strip() else ''})",
         "",
         "## A's build report", "", "```", *a["rows"], "```", "",
         "## B's build report", "", "```", *b["rows"], "```", "",

@@ -58,7 +58,7 @@ python.wasm: \$(srcdir)/Objects/listobject.c \$(srcdir)/Lib/os.py
 	echo "make \$@ $(basename "$PWD")" >> "\$\$FAKE_RUNS"
 	cat \$(srcdir)/Objects/listobject.c \$(srcdir)/Lib/os.py > python.wasm
 pybuilddir.txt:
-	mkdir -p build/lib.fake && echo 'build_time_vars = {}' > build/lib.fake/_sysconfigdata__fake.py
+	mkdir -p build/lib.fake && echo "build_time_vars = {'abs_builddir': '\$\$PWD', 'srcdir': '\$(srcdir)'}" > build/lib.fake/_sysconfigdata__fake.py
 	echo build/lib.fake > pybuilddir.txt
 clean:
 	rm -f python python.js python.wasm
@@ -179,6 +179,7 @@ def make_cpython_tree(root: Path, version: str = "3.13.5", layout: str | None = 
         text = PINS.get(rel) or ("ac_cv_func_eventfd=no\n" if "config.site" in rel else f"# {rel}\n")
         _write(root / rel, text)
     _write(root / "Doc" / "index.rst", "docs are not a build input\n")
+    _write(root / "LICENSE", "A. HISTORY OF THE SOFTWARE (fake)\n")
     for rel, text in {
         "os.py": "SEP = '/'\n",
         "importlib/__init__.py": "",

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from . import depfiles, fetch, manifest, pins, provision, runlog, sharing, stdlib_zip, suite, suite_report
+from . import (depfiles, fetch, manifest, package, pins, provision, runlog, sharing, stdlib_zip,
+               suite, suite_report)
 from .atomic import copy_file, write_text
 from .errors import WasmbuildError
 from .render import render_template
@@ -351,6 +352,29 @@ def render_loaders(templates_dir: Path, loaders, variables: dict):
     for loader in loaders:
         text = render_template(templates_dir, loader.template, dict(variables, **loader.vars))
         write_text(Path(loader.output), text, 0o755 if loader.executable else 0o644)
+
+
+# ---------------------------------------------------------------- package
+
+def make_package(plan, tgt, spec, variables: dict, *, staging: Path, dest: Path, log: Path, name: str):
+    """The package folder, then its tarball; the sha256 goes in the report."""
+    t = tgt.target
+    identity = tgt.toolchain.identity
+    info = {"cpython": plan.source.version, "target": t.name, "triple": t.triple,
+            "toolchain": {"name": tgt.toolchain.toolchain.name,
+                          "identity": sharing.identity_digest(identity),
+                          "packages": json.loads(identity.read_text()).get("packages")
+                          if identity.exists() else None},
+            "configure": [package.neutral_paths(a, plan.path_map) for a in t.configure.args],
+            "source_date_epoch": int(sharing.source_date_epoch(plan.source.path))}
+    top = package.assemble(spec=spec, build_dir=tgt.build_dir, zip_path=tgt.build_dir / t.stdlib_zip.name,
+                           source=plan.source.path, major_minor=plan.source.major_minor,
+                           templates_dir=plan.settings.templates_dir, variables=variables, info=info,
+                           path_map=plan.path_map, staging=staging)
+    digest = package.tarball(top, dest, info["source_date_epoch"])
+    size = dest.stat().st_size
+    say(f"   {dest} ({size / 1e6:.1f} MB) sha256 {digest}")
+    return {"notes": [f"{dest.name} sha256 {digest[:16]}..."], "sha256": digest}
 
 
 # ---------------------------------------------------------------- web example

@@ -18,6 +18,7 @@ from .plan import make_plan
 from .tasks import Graph
 from .tasks_inputs import source_tasks, toolchain_tasks
 from .tasks_use import use_tasks
+from .tasks_package import package_tasks
 from .tasks_web import web_tasks
 
 
@@ -122,12 +123,14 @@ def load() -> dict:
             ("run", "run a built interpreter: doit run:wasi -- -c 'print(1)'"),
             ("web", "the browser example: page, worker, python.mjs, wasm, stdlib zip"),
             ("serve", "serve the browser example with cross-origin isolation headers"),
+            ("package", "a reproducible tarball of a built interpreter (package:emscripten)"),
         ]:
             yield {"basename": base, "name": None, "doc": doc}
         for tgt in plan.targets.values():
             yield from graph.target_tasks(tgt)
             yield from use_tasks(plan, tgt)
             yield from web_tasks(plan, tgt)
+            yield from package_tasks(plan, tgt)
 
     config = {
         "dep_file": str(plan.state_dir / "doit.db"),

@@ -224,6 +224,17 @@ class Web:
 
 
 @dataclass
+class Package:
+    """`package:<target>`: a tarball of what runs the interpreter anywhere it is unpacked.
+    Besides `files` and `loaders`, it holds the stdlib zip as lib/<zip> (and the
+    lib/pythonX.Y/os.py landmark by which the interpreter finds it, relative to itself),
+    the source's LICENSE, build-info.json and SHA256SUMS."""
+    name: str                      # the top folder and the tarball's name (without .tar.gz)
+    files: list[str]               # from the build dir, to the package's top folder
+    loaders: list[Loader] = field(default_factory=list)   # outputs relative to the package
+
+
+@dataclass
 class SetupLocal:
     """Modules/Setup.local written into the *source* tree, for versions that need it."""
     content: str
@@ -267,6 +278,7 @@ class Target:
     dependencies: list[Dependency] = field(default_factory=list)
     setup_local: SetupLocal | None = None
     web: Web | None = None
+    package: Package | None = None
     vars: dict[str, str] = field(default_factory=dict)     # extra template variables
     # capabilities the toolchain must provide (its `provides`), each with what needs it:
     # a source that needs one the toolchain lacks fails before anything runs

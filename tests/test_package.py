@@ -1,0 +1,55 @@
+"""package:<target> on the fake toolchain: the same source built in two folders gives the
+same tarball, whose build paths are neutral and whose sums check."""
+import hashlib
+import io
+import json
+import subprocess
+import tarfile
+import zipfile
+
+from conftest import FakeProject
+
+
+def package(fake: FakeProject) -> bytes:
+    out = fake.doit("package:emscripten")
+    assert "package:emscripten" in out.stdout
+    return (fake.cross_build / "packages" / "python-3.13.5-emscripten.tar.gz").read_bytes()
+
+
+def test_two_checkouts_give_the_same_package(tmp_path):
+    a = FakeProject(tmp_path / "a")
+    b = FakeProject(tmp_path / "another-folder-of-another-length")
+    b.targets, b.bin = a.targets, a.bin        # the same YAML and the same toolchain
+    for f in (a, b):                           # the same file times, as two unpacked tarballs
+        subprocess.run(["touch", "-d", "2025-06-11 12:00", *map(str, f.src.rglob("*"))], check=True)
+    first, second = package(a), package(b)
+    assert hashlib.sha256(first).digest() == hashlib.sha256(second).digest()
+    with tarfile.open(fileobj=io.BytesIO(first)) as tf:
+        names = tf.getnames()
+        assert {m.uid for m in tf.getmembers()} == {0} and {m.mtime for m in tf.getmembers()} == {
+            int(a.src.joinpath("Include", "patchlevel.h").stat().st_mtime)}
+        top = "python-3.13.5-emscripten/"
+        for rel in ["python", "python.mjs", "python.js", "python.wasm", "LICENSE", "build-info.json",
+                    "SHA256SUMS", "lib/python313.zip", "lib/python3.13/os.py", "lib/python3.13/lib-dynload"]:
+            assert top + rel in names, rel
+        sums = tf.extractfile(top + "SHA256SUMS").read().decode()
+        for line in sums.splitlines():
+            digest, rel = line.split("  ")
+            assert hashlib.sha256(tf.extractfile(top + rel).read()).hexdigest() == digest, rel
+        info = json.loads(tf.extractfile(top + "build-info.json").read())
+        assert info["cpython"] == "3.13.5" and info["target"] == "emscripten"
+        assert not any(str(tmp_path) in a for a in info["configure"])
+        with zipfile.ZipFile(io.BytesIO(tf.extractfile(top + "lib/python313.zip").read())) as zf:
+            sysdata = zf.read("_sysconfigdata__fake.py").decode()
+            assert "_sysconfigdata__fake.pyc" not in zf.namelist()
+    assert str(tmp_path) not in sysdata and "/wasmbuild/cpython/cross-build/wasm32-emscripten" in sysdata
+
+
+def test_a_package_without_its_inputs_is_one_line(tmp_path):
+    fake = FakeProject(tmp_path)
+    fake.doit("host:emscripten")
+    (fake.src / "LICENSE").unlink()
+    out = fake.doit("package:emscripten", check=False)
+    assert out.returncode != 0
+    assert f"cannot package: missing {fake.src / 'LICENSE'}" in out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr

@@ -1,0 +1,30 @@
+"""package:<target>: the reproducible, relocatable tarball of a built interpreter."""
+from __future__ import annotations
+
+from . import actions
+from .digests import digest
+from .plan import Plan, TargetPlan
+from .tasks_common import _rmtree, action, config_changed
+
+
+def package_tasks(plan: Plan, tgt: TargetPlan):
+    t = tgt.target
+    if tgt.unsupported or t.package is None:
+        return
+    spec = t.package
+    dest = plan.cross_build / "packages" / f"{spec.name}.tar.gz"
+    staging = plan.state_dir / "package" / t.name
+    zip_path = tgt.build_dir / t.stdlib_zip.name
+    variables = dict(tgt.context, stdlib_zip=t.stdlib_zip.name)
+    yield {
+        "basename": "package", "name": t.name,
+        "doc": f"{dest.name}: interpreter, loaders, stdlib zip, LICENSE, build-info.json, SHA256SUMS",
+        "actions": [action(plan, f"package:{t.name}", actions.make_package, plan, tgt, spec,
+                           variables, staging=staging, dest=dest)],
+        "file_dep": [str(tgt.build_dir / f) for f in spec.files] + [str(zip_path), str(tgt.toolchain.identity)]
+                    + [str(plan.settings.templates_dir / l.template) for l in spec.loaders],
+        "task_dep": [f"host:{t.name}"],
+        "uptodate": [config_changed(digest([spec, variables]))],
+        "targets": [str(dest)],
+        "clean": [(_rmtree, [staging])],
+    }
