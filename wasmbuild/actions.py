@@ -18,7 +18,7 @@ from pathlib import Path
 from doit.exceptions import TaskFailed
 
 from . import (depfiles, fetch, manifest, package, pins, provision, runlog, sharing, stdlib_zip,
-               suite, suite_report)
+               suite, suite_report, textpatch)
 from .atomic import copy_file, write_text
 from .errors import WasmbuildError
 from .render import render_template
@@ -111,13 +111,12 @@ def write_patched_configure(original: Path, dest: Path, patches, name: str) -> N
     """configure with the YAML's edits, as an executable copy (the source is not written)."""
     text = original.read_text(encoding="utf-8")
     for i, patch in enumerate(patches):
-        for rep in patch.replace:
-            if text.count(rep.old) != 1:
-                found = "not found" if rep.old not in text else f"found {text.count(rep.old)} times"
-                raise WasmbuildError(f"{name}: configure.patches[{i}] ({patch.why.split('.')[0][:80]}): "
-                                     f"the text to replace is {found} in {original}; the patch does "
-                                     f"not fit this CPython version (limit it with an overlay)")
-            text = text.replace(rep.old, rep.new)
+        try:
+            text = textpatch.apply(text, patch.replace, once=True, reapply=False)
+        except textpatch.Mismatch as e:
+            raise WasmbuildError(f"{name}: configure.patches[{i}] ({patch.why.split('.')[0][:80]}): "
+                                 f"the text to replace is {e.describe()} in {original}; the patch does "
+                                 f"not fit this CPython version (limit it with an overlay)") from None
     write_text(dest, text, mode=0o755)
 
 

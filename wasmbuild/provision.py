@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from . import fetch, paths, versions
+from . import fetch, paths, textpatch, versions
 from .atomic import write_text
 from .errors import ToolchainError
 from .model import DEBIAN_ROOT, SYSTEM, DebianRoot, Toolchain
@@ -301,14 +301,11 @@ def ensure_host_packages(tools: dict[str, str], log: Path, name: str, needed_by:
 
 def apply_patch(root: Path, patch, toolchain: Toolchain) -> None:
     path = root / patch.file.lstrip("/")
-    text = path.read_text(encoding="utf-8")
-    for rep in patch.replace:
-        if rep.new in text:
-            continue                         # applied by an earlier run
-        if rep.old not in text:
-            raise ToolchainError(f"toolchains/{toolchain.name}.yaml: patch of {patch.file}: "
-                                 f"text to replace not found (was the package upgraded?): {rep.old!r}")
-        text = text.replace(rep.old, rep.new)
+    try:
+        text = textpatch.apply(path.read_text(encoding="utf-8"), patch.replace, once=False, reapply=True)
+    except textpatch.Mismatch as e:
+        raise ToolchainError(f"toolchains/{toolchain.name}.yaml: patch of {patch.file}: "
+                             f"text to replace not found (was the package upgraded?): {e.old!r}") from None
     write_text(path, text)
 
 
