@@ -4,6 +4,7 @@ a redis-server started here on 127.0.0.1. Each machine has its own user cache (c
 config.cache, downloads) and a CPython checkout at a path of another length; they share
 the provisioned toolchain root (WASMBUILD_TOOLCHAINS), as machines made from one image do."""
 import re
+import subprocess
 import shutil
 import sys
 from pathlib import Path
@@ -74,3 +75,33 @@ def test_compiles_and_products_reach_another_machine(tmp_path, server, e2e_sourc
     line_d, _ = machine(tmp_path, "d", e2e_source, None)
     local, remote, misses = ccache_counts(line_d)
     assert remote == 0 and misses >= 20 and "remote cache" not in line_d, line_d
+
+
+def test_debug_compiles_hit_from_another_checkout_path(tmp_path, server, emscripten):
+    """With -g, ccache hashes the working directory unless told not to (hash_dir): the
+    second checkout's compile, in a folder of another length with its own local cache, is a
+    remote hit. Without wasmbuild's CCACHE_NOHASHDIR, a third one misses."""
+    from wasmbuild import plan as plans, sharing, variables
+    from wasmbuild.remote import RemoteCache
+    tp = plans.make_plan(variables.settings({})).toolchains["emscripten"]
+    results = []
+    for name, hash_dir in [("x", False), ("a-much-longer-checkout-path", False), ("a-third-one", True)]:
+        src, local = tmp_path / name / "cpython", tmp_path / name / "ccache"
+        build = src / "cross-build" / "wasm32-emscripten"
+        (src / "Objects").mkdir(parents=True)
+        build.mkdir(parents=True)
+        local.mkdir()
+        (src / "Objects" / "a.c").write_text('#include <stdio.h>\nint f(int x) { return printf("%d", x * 2); }\n')
+        stats = build / "stats.log"
+        env = {**sharing.build_env(src, tp.identity, RemoteCache.from_setting(server.url), stats),
+               "CCACHE_DIR": str(local)}
+        if hash_dir:
+            del env["CCACHE_NOHASHDIR"]
+        argv, env = tp.sandbox.command(["emcc", "-g", "-O0", "-c", "../../Objects/a.c", "-o", "a.o"],
+                                       build, rw=[src, local], extra_env=env)
+        out = subprocess.run(argv, env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        results.append(sharing.ccache_counts(stats))
+    assert results[0].get("cache_miss") == 1, results
+    assert results[1].get("remote_storage_hit") == 1, results
+    assert results[2].get("cache_miss") == 1, results
