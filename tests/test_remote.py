@@ -231,3 +231,30 @@ def test_missing_redis_py_is_one_clear_line(monkeypatch):
 ])
 def test_ccache_url(setting, kw, expected):
     assert RemoteCache.from_setting(setting, **kw).ccache_url() == expected
+
+
+def test_each_thread_counts_its_own_calls(server):
+    """doit runs two tasks at once in threads: each task's report counts only its calls."""
+    import threading
+    cache = RemoteCache(server.url)
+    cache.put("ns", "shared", b"data")
+    seen = {}
+    barrier = threading.Barrier(2)
+
+    def task(name, gets):
+        with cache.counting() as counts:
+            barrier.wait()
+            for key in gets:
+                cache.get("ns", key)
+            barrier.wait()
+        seen[name] = dict(counts)
+
+    threads = [threading.Thread(target=task, args=("a", ["shared"] * 3)),
+               threading.Thread(target=task, args=("b", ["missing"] * 2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen["a"]["hits"] == 3 and seen["a"]["misses"] == 0
+    assert seen["b"]["misses"] == 2 and seen["b"]["hits"] == 0
+    assert cache.stats["hits"] == 3 and cache.stats["misses"] == 2 and cache.stats["uploads"] == 1

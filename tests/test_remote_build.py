@@ -17,6 +17,7 @@ from conftest import FakeProject  # noqa: E402
 from redis_server import start, stop  # noqa: E402
 
 DETECT = '''detected=${FAKE_DETECTED:-none}
+if [ -n "${FAKE_KILL_AT:-}" ] && [ "$(basename "$PWD")" = "$FAKE_KILL_AT" ]; then kill -KILL "$FAKE_KILL"; sleep 0.2; fi
 cached_detected=$(sed -n 's/^ac_cv_fake_detected=//p' config.cache 2>/dev/null)
 cached_dir=$(sed -n 's/^ac_cv_fake_dir=//p' config.cache 2>/dev/null)
 # a cached answer, as autoconf's'''
@@ -38,8 +39,10 @@ class Machine(FakeProject):
                              .replace('echo "ac_cv_fake_answer=$answer" > config.cache', REMEMBER))
         self.detected = detected
 
+    extra_env: dict = {}
+
     def env(self):
-        return {**super().env(), "FAKE_DETECTED": self.detected}
+        return {**super().env(), "FAKE_DETECTED": self.detected, **self.extra_env}
 
     def cached(self, key: str) -> str:
         text = (self.cross_build / "wasm32-emscripten" / "config.cache").read_text()
@@ -122,6 +125,21 @@ def test_a_dead_server_leaves_a_working_local_build_and_one_warning(tmp_path, se
     assert f.cached("detected") == "found-on-f" and "dep libffi" in f.runs()
     warnings = [l for l in (out.stdout + out.stderr).splitlines() if "warning" in l and "remote" in l.lower()]
     assert len(warnings) == 1, warnings
+
+
+def test_a_server_killed_mid_build_leaves_the_build_finishing(tmp_path, server, machine_a):
+    """The server dies while the target's configure runs: what comes after (its upload, the
+    dependency products) meets a dead server, warns once, and the build completes here."""
+    h = Machine(tmp_path, "h", "found-on-h", bin_from=machine_a)
+    configure = h.src / "configure"                          # its own answers: uploads to do
+    configure.write_text(configure.read_text() + "# edited on h\n")
+    h.extra_env = {"FAKE_KILL": str(server.proc.pid), "FAKE_KILL_AT": "wasm32-emscripten"}
+    out = h.doit("host:emscripten", extra_vars=[f"remote_cache={server.url}"])
+    assert server.proc.wait(timeout=10) is not None                   # it was killed mid-build
+    assert h.cached("detected") == "found-on-h" and (h.cross_build / "wasm32-emscripten" / "python.js").exists()
+    warnings = [l for l in (out.stdout + out.stderr).splitlines() if "warning" in l and "remote" in l.lower()]
+    assert len(warnings) == 1, out.stdout + out.stderr
+    assert "config.cache uploaded" not in h.report_line(out, "configure_host:emscripten")
 
 
 def test_another_toolchain_identity_misses(tmp_path, server, machine_a):

@@ -74,28 +74,27 @@ def configure(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path
         write_setup_local(plan.source.path, setup_local, plan.state_dir / "setup-local.json")
     cache_key = plan.path_map.key([key_parts, sharing.identity_digest(identity)])
     remote = plan.remote
-    before = dict(remote.stats) if remote else None
-    traffic = sharing.Traffic(notes)
-    local_cache = cwd / "config.cache"
-    restored = sharing.restore_config_cache(cache_key, local_cache, plan.path_map, remote)
-    failed = _run_configure(plan, sandbox, cwd, argv, env, identity, log, name)
-    if failed and restored:
-        say(f"   {name}: configure failed with the {restored} config.cache; once more without it")
-        traffic.notes.append(f"configure failed with the {restored} config.cache; ran again without it")
-        local_cache.unlink(missing_ok=True)
+    with sharing.traffic(remote, notes) as traffic:
+        local_cache = cwd / "config.cache"
+        restored = sharing.restore_config_cache(cache_key, local_cache, plan.path_map, remote)
         failed = _run_configure(plan, sandbox, cwd, argv, env, identity, log, name)
-        restored = "discarded"
-    if failed:
-        local_cache.unlink(missing_ok=True)           # never reuse answers of a failed run
-        return failed
-    if restored in ("local", "remote"):
-        traffic.notes.append(f"config.cache from the {restored} cache")
-    if local_cache.exists():
-        # answers that failed once are not offered to other machines
-        if sharing.keep_config_cache(cache_key, local_cache, plan.path_map, remote,
-                                     upload=restored != "discarded" and restored != "remote"):
-            traffic.notes.append("config.cache uploaded")
-    return traffic.values(before, dict(remote.stats) if remote else None) or None
+        if failed and restored:
+            say(f"   {name}: configure failed with the {restored} config.cache; once more without it")
+            traffic.notes.append(f"configure failed with the {restored} config.cache; ran again without it")
+            local_cache.unlink(missing_ok=True)
+            failed = _run_configure(plan, sandbox, cwd, argv, env, identity, log, name)
+            restored = "discarded"
+        if failed:
+            local_cache.unlink(missing_ok=True)           # never reuse answers of a failed run
+            return failed
+        if restored in ("local", "remote"):
+            traffic.notes.append(f"config.cache from the {restored} cache")
+        if local_cache.exists():
+            # answers that failed once are not offered to other machines
+            if sharing.keep_config_cache(cache_key, local_cache, plan.path_map, remote,
+                                         upload=restored not in ("discarded", "remote")):
+                traffic.notes.append("config.cache uploaded")
+    return traffic.values() or None
 
 
 def _run_configure(plan, sandbox, cwd, argv, env, identity, log, name):
@@ -172,21 +171,19 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
     started = cwd / MAKE_STARTED
     remove_unfinished_outputs(cwd, started)
     started.touch()
-    remote = plan.remote
-    before = dict(remote.stats) if remote else None
     stats_log = cwd / sharing.STATS_LOG
     stats_log.unlink(missing_ok=True)
-    env = {**env, **sharing.build_env(plan.source.path, toolchain_stamp, remote, stats_log)}
+    env = {**env, **sharing.build_env(plan.source.path, toolchain_stamp, plan.remote, stats_log)}
     full, env = sandbox.command(argv, cwd, rw=_rw(plan), ro=[plan.source.path], extra_env=env)
     failed = run_logged(full, env=env, cwd=cwd, log=log, name=name, title=shlex.join(argv))
     if failed:
         return failed
     started.unlink()
+    # (ccache's own remote traffic is in its stats log; wasmbuild's client is not used here)
     traffic = sharing.Traffic()
     if line := sharing.describe_ccache(sharing.ccache_counts(stats_log)):
         traffic.notes.append(line)
-    values = traffic.values(before, dict(remote.stats) if remote else None)
-    return {**values, **({"forced": forced} if forced else {})} or None
+    return {**traffic.values(), **({"forced": forced} if forced else {})} or None
 
 
 def force_stale_objects(cwd: Path, source: Path, changed_sources: list[str] | None,
@@ -257,15 +254,20 @@ def build_dependency(plan, tp, dp, *, prefix: Path, log: Path, name: str):
     for out in dep.outputs:
         Path(out).unlink(missing_ok=True)
     remote = plan.remote
-    before = dict(remote.stats) if remote else None
-    traffic = sharing.Traffic()
+    with sharing.traffic(remote) as traffic:
+        failed = _build_or_restore(plan, tp, dp, prefix, remote, traffic, log, name)
+    return failed or traffic.values() or None
+
+
+def _build_or_restore(plan, tp, dp, prefix: Path, remote, traffic, log: Path, name: str):
+    dep = dp.dep
     # only a product inside the prefix is shared (the ports' is the toolchain's own cache)
     key = None
     if remote is not None and dep.outputs and all(Path(o).is_relative_to(prefix) for o in dep.outputs):
         key = plan.path_map.key([dep, sharing.identity_digest(tp.identity)])
         if (restored := _restore_product(remote, key, prefix, dep, plan.path_map, name)) is not None:
             traffic.notes.append(f"{restored} files of its prefix from the remote cache")
-            return traffic.values(before, dict(remote.stats))
+            return None
     prefix.mkdir(parents=True, exist_ok=True)
     prefix_before = sharing.snapshot(prefix) if key else {}
     if dep.download:
@@ -285,7 +287,7 @@ def build_dependency(plan, tp, dp, *, prefix: Path, log: Path, name: str):
         written = [rel for rel, sig in after.items() if prefix_before.get(rel) != sig]
         if remote.put(sharing.PRODUCT, key, sharing.pack(prefix, written, plan.path_map)):
             traffic.notes.append(f"{len(written)} files of its prefix uploaded")
-    return traffic.values(before, dict(remote.stats) if remote else None) or None
+    return None
 
 
 def _restore_product(remote, key, prefix: Path, dep, path_map, name: str) -> int | None:

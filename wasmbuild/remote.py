@@ -6,9 +6,11 @@ locally. Bytes are only handed out after their sha256 and size match the pointer
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import sys
+import threading
 from urllib.parse import parse_qs, unquote, urlsplit
 
 _FORMS = ("redis://HOST:PORT[/DB] or unix:///PATH/TO.sock[?db=N], "
@@ -65,6 +67,7 @@ class RemoteCache:
         self._warned_error = False
         self._bad_blobs: set[str] = set()     # seen corrupt here: the next put overwrites them
         self._stats = dict.fromkeys(("hits", "misses", "uploads", "rejected", "errors"), 0)
+        self._thread = threading.local()
         try:                          # an optional extra: only a configured cache needs it
             import redis
             from redis.backoff import NoBackoff
@@ -98,13 +101,13 @@ class RemoteCache:
 
     def get(self, namespace: str, key: str) -> bytes | None:
         if self._down:
-            self._stats["misses"] += 1
+            self._count("misses")
             return None
         pointer = self._call(self._client.get, self._pointer_key(namespace, key))
         if pointer is _FAILED:
             return None
         if pointer is None:
-            self._stats["misses"] += 1
+            self._count("misses")
             return None
         try:
             digest, size = pointer.decode("ascii").split(" ")
@@ -117,13 +120,13 @@ class RemoteCache:
         if data is _FAILED:
             return None
         if data is None:              # evicted (e.g. maxmemory) while its pointer stayed
-            self._stats["misses"] += 1
+            self._count("misses")
             return None
         if len(data) != size:
             return self._reject(namespace, key, digest, f"size {len(data)}, pointer says {size}")
         if hashlib.sha256(data).hexdigest() != digest:
             return self._reject(namespace, key, digest, "sha256 mismatch")
-        self._stats["hits"] += 1
+        self._count("hits")
         return data
 
     def put(self, namespace: str, key: str, data: bytes) -> bool:
@@ -140,7 +143,7 @@ class RemoteCache:
                       f"{digest} {len(data)}".encode("ascii")) is _FAILED:
             return False
         self._bad_blobs.discard(digest)
-        self._stats["uploads"] += 1
+        self._count("uploads")
         return True
 
     def ccache_url(self) -> str:
@@ -162,6 +165,22 @@ class RemoteCache:
     @property
     def stats(self) -> dict:
         return dict(self._stats)
+
+    def _count(self, what: str) -> None:
+        self._stats[what] += 1
+        if (counts := getattr(self._thread, "counts", None)) is not None:
+            counts[what] += 1
+
+    @contextlib.contextmanager
+    def counting(self):
+        """The counts of this thread's calls inside the block (doit runs two tasks at once,
+        in threads, and each task's report line must show its own traffic)."""
+        counts = dict.fromkeys(self._stats, 0)
+        self._thread.counts = counts
+        try:
+            yield counts
+        finally:
+            self._thread.counts = None
 
     @property
     def socket_path(self) -> str | None:
@@ -189,7 +208,7 @@ class RemoteCache:
         return f"{self._prefix}:blob:{digest}"
 
     def _reject(self, namespace, key, digest, why) -> None:
-        self._stats["rejected"] += 1
+        self._count("rejected")
         if digest:
             self._bad_blobs.add(digest)
         self._warn(f"remote cache {self.describe()}: rejected: {namespace}/{key}: {why}; "
@@ -200,7 +219,7 @@ class RemoteCache:
         try:
             return method(*args, **kw)
         except self._errors as e:
-            self._stats["errors"] += 1
+            self._count("errors")
             detail = str(e).splitlines()[0] if str(e) else type(e).__name__
             if isinstance(e, self._down_errors):
                 self._down = True

@@ -11,6 +11,7 @@ machine (through the remote cache, `remote_cache=`).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -60,16 +61,25 @@ class PathMap:
 class Traffic:
     """What one task got from the caches, for its line in the build report."""
     notes: list[str] = field(default_factory=list)
-    remote: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] | None = None        # the remote cache's calls of this task
 
-    def values(self, remote_before: dict | None, remote_after: dict | None) -> dict:
-        if remote_before is not None and remote_after is not None:
-            self.remote = {k: remote_after[k] - remote_before.get(k, 0) for k in remote_after
-                           if remote_after[k] - remote_before.get(k, 0)}
+    def values(self) -> dict:
         out = {"notes": self.notes} if self.notes else {}
-        if self.remote:
-            out["remote"] = self.remote
+        if self.counts and (remote := {k: n for k, n in self.counts.items() if n}):
+            out["remote"] = remote
         return out
+
+
+@contextlib.contextmanager
+def traffic(remote, notes=()):
+    """A Traffic that counts the remote calls this task's thread makes in the block."""
+    t = Traffic(list(notes))
+    if remote is None:
+        yield t
+        return
+    with remote.counting() as counts:
+        t.counts = counts
+        yield t
 
 
 # ---------------------------------------------------------------- config.cache

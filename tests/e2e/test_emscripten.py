@@ -101,3 +101,35 @@ def test_noop_rebuild_runs_nothing(emscripten):
     out = emscripten.doit("host:emscripten")
     assert ran(out) == [], out.stdout
     record("noop-emscripten", f"{out.seconds:.2f}s")
+
+
+def test_package_runs_wherever_it_is_unpacked(emscripten, tmp_path):
+    """package:emscripten: the tarball, unpacked in a folder the build never knew (with a
+    space in its name), runs Python from its own stdlib zip; its sums check. (Two builds
+    in two folders giving the same bytes: bench/remote.py, bench/REMOTE.md.)"""
+    import hashlib
+    import tarfile
+    from wasmbuild import plan as plans, variables
+    emscripten.doit("package:emscripten")
+    tarball = emscripten.source / "cross-build" / "packages" / "python-3.13.5-emscripten.tar.gz"
+    first = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    emscripten.doit("forget", "package:emscripten")
+    emscripten.doit("package:emscripten")
+    assert hashlib.sha256(tarball.read_bytes()).hexdigest() == first       # the same bytes again
+    place = tmp_path / "a place"
+    place.mkdir()
+    with tarfile.open(tarball) as tf:
+        tf.extractall(place, filter="tar")
+    top = place / "python-3.13.5-emscripten"
+    for line in (top / "SHA256SUMS").read_text().splitlines():
+        digest, rel = line.split("  ")
+        assert hashlib.sha256((top / rel).read_bytes()).hexdigest() == digest, rel
+    # node is the toolchain root's: run the launcher there, the package bound at its own path
+    sandbox = plans.make_plan(variables.settings({})).toolchains["emscripten"].sandbox
+    argv, env = sandbox.command([str(top / "python"), "-c", "import sys, json, decimal; print(sys.prefix); "
+                                 "print(sys.path[1]); print(sys.version)"], place, rw=[place])
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    prefix, zip_path, version = out.stdout.splitlines()
+    assert prefix == str(top) and zip_path == str(top / "lib" / "python313.zip"), out.stdout
+    assert version.startswith("3.13.5 ") and not out.stderr, out.stderr
