@@ -10,15 +10,13 @@ import os
 import shlex
 import shutil
 import subprocess
-import tarfile
 import time
 from functools import partial
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from . import (depfiles, fetch, manifest, package, pins, provision, runlog, sharing, stdlib_zip,
-               suite, suite_report, textpatch)
+from . import pins, provision, runlog, sharing, textpatch
 from .atomic import copy_file, write_text
 from .errors import WasmbuildError
 from .render import render_template
@@ -191,6 +189,7 @@ def force_stale_objects(cwd: Path, source: Path, changed_sources: list[str] | No
     """CPython's Makefile lists only some headers (not Objects/clinic/*.h, for one): the
     objects whose compiler-written dependency files name a changed source file are
     removed, so that make rebuilds them. Lines for the build report."""
+    from . import depfiles   # imported when used: a no-op needs none of them
     if not changed_sources or not (cwd / "Makefile").exists():
         return []
     graph = depfiles.load(cwd, source)
@@ -260,6 +259,7 @@ def build_dependency(plan, tp, dp, *, prefix: Path, log: Path, name: str):
 
 
 def _build_or_restore(plan, tp, dp, prefix: Path, remote, traffic, log: Path, name: str):
+    from . import fetch   # imported when used: a no-op needs none of them
     dep = dp.dep
     # only a product inside the prefix is shared (the ports' is the toolchain's own cache)
     key = None
@@ -293,6 +293,7 @@ def _build_or_restore(plan, tp, dp, prefix: Path, remote, traffic, log: Path, na
 def _restore_product(remote, key, prefix: Path, dep, path_map, name: str) -> int | None:
     """The number of files restored, or None (a miss, or an entry that does not unpack:
     then the dependency is built here)."""
+    import tarfile
     blob = remote.get(sharing.PRODUCT, key)
     if blob is None:
         return None
@@ -335,6 +336,7 @@ def run_build_python(plan, args: list[str], *, log: Path, name: str):
 def make_stdlib_zip(plan, spec, *, lib_tree, bytecode_tree, build_dir: Path, staging: Path,
                     dest: Path, log: Path, name: str):
     """Compile what changed of Lib/ with the build Python into `staging`, then write the zip."""
+    from . import stdlib_zip   # imported when used: a no-op needs none of them
     staging.mkdir(parents=True, exist_ok=True)
     result = stdlib_zip.build_zip(lib_tree=lib_tree, build_dir=build_dir, staging=staging,
                                   dest=dest, spec=spec,
@@ -359,6 +361,7 @@ def render_loaders(templates_dir: Path, loaders, variables: dict):
 
 def make_package(plan, tgt, spec, variables: dict, *, staging: Path, dest: Path, log: Path, name: str):
     """The package folder, then its tarball; the sha256 goes in the report."""
+    from . import package   # imported when used: a no-op needs none of them
     t = tgt.target
     identity = tgt.toolchain.identity
     info = {"cpython": plan.source.version, "target": t.name, "triple": t.triple,
@@ -411,6 +414,7 @@ def run_interpreter(python_sh: str, args=()):
 def run_tests(run, smoke: list[str], expect: str, modules: str | None, source: Path, *,
               log: Path, name: str):
     """Smoke check, then the suite (or the `modules=` subset) judged by the manifest."""
+    from . import manifest, suite, suite_report   # imported when used: a no-op needs none of them
     if run.tree is not None:
         copied, removed = suite.sync_tree(source, run.tree)
         with open(log, "a") as f:

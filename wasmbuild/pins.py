@@ -4,13 +4,13 @@ checkout says which Emscripten its developers test with, and a build with anothe
 says so in one line."""
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 
 def read(source: Path, rel: str, key: str) -> str | None:
     """The value at the dotted `key` of the TOML file `rel` in the source; None if the
     file, the key or valid TOML is missing."""
+    import tomllib   # here: only a configure reads a pin
     try:
         data = tomllib.loads((source / rel).read_text(encoding="utf-8"))
     except (OSError, ValueError):

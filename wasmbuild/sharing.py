@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,6 +134,8 @@ def pack(root: Path, rels: list[str], path_map: PathMap) -> bytes:
     """A tar of root/rels: text files with placeholders for machine paths (libtool's .la and
     pkg-config's .pc name the prefix), binary files as they are. Deterministic: sorted,
     without owners or times."""
+    import io
+    import tarfile
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.PAX_FORMAT) as tf:
         for rel in sorted(rels):
@@ -160,6 +160,8 @@ def pack(root: Path, rels: list[str], path_map: PathMap) -> bytes:
 def unpack(blob: bytes, root: Path, path_map: PathMap) -> list[str]:
     """Write the files of a `pack` blob under root, with this machine's paths; each file is
     written to a temporary name and renamed. Returns the files written."""
+    import io
+    import tarfile
     written = []
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tf:
         members = tf.getmembers()
