@@ -1,13 +1,36 @@
 """A real redis-server for tests: started on 127.0.0.1 at a free port or on a Unix socket
 under the test's tmp dir, stopped afterwards. Nothing else is ever connected to."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 import redis
+
+from wasmbuild.errors import ToolchainError
+from wasmbuild.provision import ensure_host_packages
+
+
+def unavailable() -> str | None:
+    """None when a redis-server can be started here: installed from the host distribution
+    when missing (as root on Debian, as bubblewrap and chromium are); else why not."""
+    if shutil.which("redis-server"):
+        return None
+    try:
+        ensure_host_packages({"redis-server": "redis-server"},
+                             Path(tempfile.gettempdir()) / "wasmbuild-apt-redis.log",
+                             "redis-server", needed_by="the remote-cache tests")
+    except ToolchainError as e:
+        return str(e)
+    # the package starts a server of its own on port 6379: the tests want none but theirs
+    subprocess.run("systemctl disable --now redis-server; service redis-server stop", shell=True,
+                   capture_output=True)
+    return None
 
 class Server:
     def __init__(self, proc, url, direct):

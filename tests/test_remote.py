@@ -5,7 +5,6 @@ under tmp_path), or a plain socket that never answers; nothing else is connected
 """
 import hashlib
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -13,10 +12,10 @@ import time
 
 import pytest
 
-if shutil.which("redis-server") is None:
-    pytest.skip("redis-server is not on PATH (apt-get install redis-server)",
-                allow_module_level=True)
 redis = pytest.importorskip("redis", reason="redis-py is missing (pip install 'wasmbuild[remote]')")
+import redis_server  # noqa: E402
+if why := redis_server.unavailable():
+    pytest.skip(why, allow_module_level=True)
 
 from wasmbuild.remote import RemoteCache  # noqa: E402
 

@@ -5,13 +5,13 @@ cache and a checkout at a path of another length; the toolchain is the fake one.
 What a configure finds on its own comes from $FAKE_DETECTED (outside every key), so a
 restored answer can be told from a found one; its build dir is in config.cache, as real
 answers hold paths, so the rewriting of paths shows too."""
-import shutil
 
 import pytest
 
-if shutil.which("redis-server") is None:
-    pytest.skip("redis-server is not on PATH (apt-get install redis-server)", allow_module_level=True)
 pytest.importorskip("redis", reason="redis-py is missing (pip install 'wasmbuild[remote]')")
+import redis_server  # noqa: E402
+if why := redis_server.unavailable():
+    pytest.skip(why, allow_module_level=True)
 
 from conftest import FakeProject  # noqa: E402
 from redis_server import start, stop  # noqa: E402

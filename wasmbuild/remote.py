@@ -68,6 +68,7 @@ class RemoteCache:
         self._bad_blobs: set[str] = set()     # seen corrupt here: the next put overwrites them
         self._stats = dict.fromkeys(("hits", "misses", "uploads", "rejected", "errors"), 0)
         self._thread = threading.local()
+        self._lock = threading.Lock()
         try:                          # an optional extra: only a configured cache needs it
             import redis
             from redis.backoff import NoBackoff
@@ -221,11 +222,13 @@ class RemoteCache:
         except self._errors as e:
             self._count("errors")
             detail = str(e).splitlines()[0] if str(e) else type(e).__name__
-            if isinstance(e, self._down_errors):
-                self._down = True
-                self._warn(f"remote cache {self.describe()} is unreachable ({detail}); "
-                           f"not used again by this process")
-            elif not self._warned_error:          # e.g. out of memory: say so once
-                self._warned_error = True
-                self._warn(f"remote cache {self.describe()}: {detail}")
+            with self._lock:                     # two tasks' threads may fail at once: one line
+                if isinstance(e, self._down_errors):
+                    first, self._down = not self._down, True
+                    if first:
+                        self._warn(f"remote cache {self.describe()} is unreachable ({detail}); "
+                                   f"not used again by this process")
+                elif not self._warned_error:      # e.g. out of memory: say so once
+                    self._warned_error = True
+                    self._warn(f"remote cache {self.describe()}: {detail}")
             return _FAILED

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-if shutil.which("redis-server") is None:
-    pytest.skip("redis-server is not on PATH (.ci/run installs it)", allow_module_level=True)
-pytest.importorskip("redis", reason="redis-py is missing (pip install 'wasmbuild[remote]')")
-
 sys.path.insert(0, str(Path(__file__).parents[1]))
+pytest.importorskip("redis", reason="redis-py is missing (pip install 'wasmbuild[remote]')")
+import redis_server  # noqa: E402
+if why := redis_server.unavailable():
+    pytest.skip(why, allow_module_level=True)
 from redis_server import start, stop  # noqa: E402
 from e2e_util import doit, record  # noqa: E402
 
