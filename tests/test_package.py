@@ -7,7 +7,7 @@ import subprocess
 import tarfile
 import zipfile
 
-from conftest import FakeProject
+from fakes import FakeProject
 
 
 def package(fake: FakeProject) -> bytes:

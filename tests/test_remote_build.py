@@ -13,7 +13,7 @@ import redis_server  # noqa: E402
 if why := redis_server.unavailable():
     pytest.skip(why, allow_module_level=True)
 
-from conftest import FakeProject  # noqa: E402
+from fakes import FakeProject  # noqa: E402
 from redis_server import start, stop  # noqa: E402
 
 DETECT = '''detected=${FAKE_DETECTED:-none}
