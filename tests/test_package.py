@@ -53,3 +53,17 @@ def test_a_package_without_its_inputs_is_one_line(tmp_path):
     assert out.returncode != 0
     assert f"cannot package: missing {fake.src / 'LICENSE'}" in out.stdout + out.stderr
     assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_the_wasi_package_maps_itself_at_the_guests_root(tmp_path):
+    fake = FakeProject(tmp_path)
+    fake.doit("package:wasi")
+    with tarfile.open(fake.cross_build / "packages" / "python-3.13.5-wasi.tar.gz") as tf:
+        top = "python-3.13.5-wasi/"
+        names = tf.getnames()
+        assert {top + n for n in ["python", "python.wasm", "lib/python313.zip", "LICENSE",
+                                  "SHA256SUMS", "build-info.json"]} <= set(names)
+        launcher = tf.getmember(top + "python")
+        assert launcher.mode & 0o111
+        text = tf.extractfile(launcher).read().decode()
+    assert '--dir "$here::/"' in text and "--env PYTHONHOME=/" in text and "wasmtime run" in text
