@@ -294,3 +294,45 @@ class FakeProject:
 
     def reset_runs(self):
         self.runs_file.unlink(missing_ok=True)
+
+
+DETECT = '''detected=${FAKE_DETECTED:-none}
+if [ -n "${FAKE_KILL_AT:-}" ] && [ "$(basename "$PWD")" = "$FAKE_KILL_AT" ]; then kill -KILL "$FAKE_KILL"; sleep 0.2; fi
+cached_detected=$(sed -n 's/^ac_cv_fake_detected=//p' config.cache 2>/dev/null)
+cached_dir=$(sed -n 's/^ac_cv_fake_dir=//p' config.cache 2>/dev/null)
+# a cached answer, as autoconf's'''
+REMEMBER = '''echo "ac_cv_fake_answer=$answer" > config.cache
+echo "ac_cv_fake_detected=${cached_detected:-$detected}" >> config.cache
+echo "ac_cv_fake_dir=${cached_dir:-$PWD}" >> config.cache'''
+
+
+class Machine(FakeProject):
+    """A FakeProject as one of several machines: what its configure finds on its own comes
+    from $FAKE_DETECTED (outside every key), so a restored answer can be told from a found
+    one; its build dir is in config.cache, as real answers hold paths."""
+    def __init__(self, tmp, name: str, detected: str, bin_from: "Machine | None" = None):
+        super().__init__(tmp / name)
+        if bin_from is not None:
+            # the same toolchain (the same executables) and the same target YAML, whose
+            # fake dependency tarballs are made per machine otherwise
+            self.bin, self.targets = bin_from.bin, bin_from.targets
+        configure = self.src / "configure"
+        configure.write_text(configure.read_text()
+                             .replace("# a cached answer, as autoconf's", DETECT)
+                             .replace('echo "ac_cv_fake_answer=$answer" > config.cache', REMEMBER))
+        self.detected = detected
+
+    extra_env: dict = {}
+
+    def env(self):
+        return {**super().env(), "FAKE_DETECTED": self.detected, **self.extra_env}
+
+    def cached(self, key: str) -> str:
+        text = (self.cross_build / "wasm32-emscripten" / "config.cache").read_text()
+        return next(l.split("=", 1)[1] for l in text.splitlines() if l.startswith(f"ac_cv_fake_{key}="))
+
+    def libffi(self) -> str:
+        return (self.cross_build / "wasm32-emscripten-deps" / "prefix" / "lib" / "libffi.a").read_text()
+
+    def report_line(self, out, task: str) -> str:
+        return next(l for l in out.stdout.splitlines() if f" {task} " in l)

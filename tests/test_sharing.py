@@ -82,3 +82,21 @@ def test_ccache_stats_log_is_counted_and_removed(tmp_path):
     assert sharing.describe_ccache(counts) == "ccache: 1 local hits, 2 remote hits, 1 misses"
     assert not log.exists()
     assert sharing.describe_ccache(sharing.ccache_counts(log)) is None
+
+
+def test_two_checkouts_on_one_machine_share_answers_each_with_its_own_paths(tmp_path):
+    """The config.cache key has no machine paths, so a second checkout finds the first's
+    answers in the user cache; stored with placeholders, they get the second's paths back
+    (autoconf refuses a cache whose precious variables name another checkout's folders)."""
+    from fakes import Machine
+    a = Machine(tmp_path, "a", "found-on-a")
+    b = Machine(tmp_path, "b-in-a-longer-folder", "found-on-b", bin_from=a)
+    b.cache = a.cache                                   # one user cache: one machine
+    a.doit("host:emscripten")
+    out = b.doit("host:emscripten")
+    assert b.cached("detected") == "found-on-a"
+    assert b.cached("dir") == str(b.cross_build / "wasm32-emscripten")
+    line = b.report_line(out, "configure_host:emscripten")
+    assert "config.cache from the local cache" in line and "ran again" not in line
+    stored = "\n".join(p.read_text() for p in (a.cache / "config-cache").glob("*.cache"))
+    assert str(tmp_path) not in stored and "@CROSS_BUILD@/wasm32-emscripten" in stored

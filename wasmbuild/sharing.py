@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import paths
-from .atomic import copy_file, write_text
+from .atomic import write_text
 
 CONFIG_CACHE = "config-cache"          # the namespace of config.cache entries (and the local folder)
 PRODUCT = "dep-product"                # the namespace of dependency products
@@ -87,34 +87,38 @@ def local_config_cache(key: str) -> Path:
 
 
 def restore_config_cache(key: str, dest: Path, path_map: PathMap, remote) -> str | None:
-    """Put the answers stored for `key` at dest; return where they came from ("local",
-    "remote") or None (dest removed: configure starts without answers)."""
+    """Put the answers stored for `key` at dest, with this checkout's paths; return where
+    they came from ("local", "remote") or None (dest removed: configure starts without)."""
     local = local_config_cache(key)
-    if local.exists():
-        copy_file(local, dest)
-        return "local"
-    blob = remote.get(CONFIG_CACHE, key) if remote else None
-    if blob is not None:
+    sources = [("local", lambda: local.read_bytes() if local.exists() else None)]
+    if remote:
+        sources.append(("remote", lambda: remote.get(CONFIG_CACHE, key)))
+    for where, read in sources:
+        blob = read()
         try:
-            text = path_map.localise(blob.decode("utf-8"))
+            text = path_map.localise(blob.decode("utf-8")) if blob is not None else None
         except UnicodeDecodeError:
             text = None
         if text is not None:
             write_text(dest, text)
-            return "remote"
+            return where
     dest.unlink(missing_ok=True)
     return None
 
 
 def keep_config_cache(key: str, src: Path, path_map: PathMap, remote, upload: bool) -> bool:
     """Keep configure's answers for the next configure with the same key, here and (upload)
-    on the remote server. True when the server took them."""
+    on the remote server, with placeholders for machine paths both times: the key is the
+    same for every checkout, so the answers must fit every checkout (autoconf refuses a
+    cache whose LIBFFI_CFLAGS names another checkout's prefix). True when the server took
+    them."""
+    text = path_map.normalise(src.read_text("utf-8"))
     local = local_config_cache(key)
     local.parent.mkdir(parents=True, exist_ok=True)
-    copy_file(src, local)
+    write_text(local, text)
     if not (upload and remote):
         return False
-    return remote.put(CONFIG_CACHE, key, path_map.normalise(src.read_text("utf-8")).encode())
+    return remote.put(CONFIG_CACHE, key, text.encode())
 
 
 # ---------------------------------------------------------------- dependency products
