@@ -16,7 +16,6 @@ lib/pythonX.Y/lib-dynload) next to its program name, so lib/pythonXY.zip is on s
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import shutil
@@ -25,9 +24,10 @@ import zipfile
 from pathlib import Path
 
 from .atomic import atomic_path, write_text
+from .digests import hash_file
 from .errors import WasmbuildError
 from .render import render_template
-from .stdlib_zip import FIXED_TIME, sysconfigdata
+from .stdlib_zip import sysconfigdata, write_entry
 
 NEUTRAL = {"@CROSS_BUILD@": "/wasmbuild/cpython/cross-build", "@SOURCE@": "/wasmbuild/cpython",
            "@TOOLCHAINS@": "/wasmbuild/toolchains", "@CACHE@": "/wasmbuild/cache",
@@ -48,13 +48,7 @@ def stdlib_zip(src: Path, dest: Path, sysdata: Path, path_map) -> None:
         entries = {i.filename: zin.read(i) for i in zin.infolist() if i.filename != replaced}
         entries[sysdata.name] = neutral_paths(sysdata.read_text("utf-8"), path_map).encode()
         for name in sorted(entries):
-            info = zipfile.ZipInfo(name, FIXED_TIME)
-            info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
-            zout.writestr(info, entries[name])
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+            write_entry(zout, name, entries[name])
 
 
 def assemble(*, spec, build_dir: Path, zip_path: Path, source: Path, major_minor: str,
@@ -80,7 +74,7 @@ def assemble(*, spec, build_dir: Path, zip_path: Path, source: Path, major_minor
     info = dict(info, files={str(p.relative_to(top)): p.stat().st_size for p in files})
     write_text(top / "build-info.json", json.dumps(info, indent=1, sort_keys=True) + "\n")
     files = sorted(p for p in top.rglob("*") if p.is_file())
-    write_text(top / "SHA256SUMS", "".join(f"{sha256(p)}  {p.relative_to(top)}\n" for p in files))
+    write_text(top / "SHA256SUMS", "".join(f"{hash_file(p, 'sha256')}  {p.relative_to(top)}\n" for p in files))
     return top
 
 
@@ -104,4 +98,4 @@ def tarball(top: Path, dest: Path, epoch: int) -> str:
     with atomic_path(dest) as tmp:
         with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
             gz.write(buf.getvalue())
-    return sha256(dest)
+    return hash_file(dest, "sha256")

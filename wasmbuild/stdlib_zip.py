@@ -28,6 +28,13 @@ for src, dst, dfile in jobs:
 """
 
 
+def write_entry(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    """One deflated entry with a fixed time and mode: the same files, the same zip."""
+    info = zipfile.ZipInfo(name, FIXED_TIME)
+    info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
+    zf.writestr(info, data)
+
+
 def module_states(makefile: Path) -> dict[str, str]:
     """MODULE_<NAME>_STATE values from the host Makefile (yes/disabled/missing/n/a)."""
     states = {}
@@ -106,8 +113,5 @@ def build_zip(*, lib_tree: TreeState, build_dir: Path, staging: Path, dest: Path
     with atomic_path(dest) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for rel in sorted(sources_abs):
-                info = zipfile.ZipInfo(rel[:-3] + ".pyc", FIXED_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                zf.writestr(info, (staging / (rel[:-3] + ".pyc")).read_bytes())
+                write_entry(zf, rel[:-3] + ".pyc", (staging / (rel[:-3] + ".pyc")).read_bytes())
     return {"entries": len(sources_abs), "compiled": len(jobs)}
