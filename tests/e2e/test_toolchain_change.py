@@ -5,12 +5,16 @@ toolchain root with a variant of toolchains/emscripten.yaml, then puts it back.
 A new emscripten package changes the toolchain's identity file (package versions,
 patches, setup steps, inputs), and everything built with the toolchain depends on that
 file. Only one emscripten version can be had here (Debian trixie's), so the identity
-changes the other way it can: one more setup step, in a copy of the YAML."""
+changes the other way it can: one more setup step, in a copy of the YAML. The step
+carries a token new to every run, so no earlier run on this machine left configure
+answers or ccache entries for that identity: what the build finds must not be the old
+toolchain's."""
 import json
 import re
 import shutil
 import subprocess
 import sys
+import uuid
 
 import yaml
 
@@ -61,7 +65,7 @@ def test_a_different_toolchain_redoes_everything_built_with_it(emscripten, tmp_p
     shutil.copytree(PROJECT / "toolchains", toolchains)
     data = yaml.safe_load((toolchains / "emscripten.yaml").read_text())
     data["providers"]["debian-root"]["setup"].append(
-        "mkdir -p /opt/wasmbuild && echo e2e-variant > /opt/wasmbuild/e2e-toolchain-variant")
+        f"mkdir -p /opt/wasmbuild && echo {uuid.uuid4().hex} > /opt/wasmbuild/e2e-toolchain-variant")
     (toolchains / "emscripten.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     try:
         out = emscripten.doit("host:emscripten", f"toolchains={toolchains}")
@@ -76,15 +80,17 @@ def test_a_different_toolchain_redoes_everything_built_with_it(emscripten, tmp_p
         assert "\n$ make clean" in make_log or "make clean\n" in make_log, make_log[:2000]
         # configure's saved answers belong to the old toolchain: not reused
         assert "creating cache config.cache" in emscripten.log("configure_host:emscripten")
-        # same compiler binaries, so the objects that make clean removed came from ccache
+        # ccache knows the compiler by the toolchain's identity: the old objects are not
+        # handed to the new toolchain, though its binaries are the same
         stats = _ccache_stats(tp.sandbox)
-        hits = sum(stats.get(k, 0) - stats_before.get(k, 0)
-                   for k in ("direct_cache_hit", "preprocessed_cache_hit"))
-        assert hits >= 300, (stats_before, stats)
+        delta = {k: stats.get(k, 0) - stats_before.get(k, 0)
+                 for k in ("direct_cache_hit", "preprocessed_cache_hit", "cache_miss")}
+        hits = delta["direct_cache_hit"] + delta["preprocessed_cache_hit"]
+        assert hits == 0 and delta["cache_miss"] >= 300, (stats_before, stats)
         smoke = emscripten.py("-c", "import ctypes, zlib, sqlite3; print(sum(range(10)))")
         assert smoke.stdout.strip() == "45", smoke.stdout + smoke.stderr
         record("toolchain-change-emscripten", {"wall": f"{out.seconds:.0f}s", "ran": steps,
-                                               "ccache hits": hits})
+                                               "ccache": delta})
     finally:
         # the shared root back to the project's YAML (identity as before)
         emscripten.doit("toolchain:emscripten")
