@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -15,6 +16,8 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -23,7 +26,7 @@ from . import fetch, paths, textpatch, versions
 from .atomic import write_text
 from .errors import ToolchainError
 from .model import DEBIAN_ROOT, SYSTEM, DebianRoot, Toolchain
-from .runlog import run_logged
+from .runlog import run_logged, say
 from .sandbox import Sandbox
 
 CA_DIR = Path("/usr/local/share/ca-certificates")
@@ -285,18 +288,52 @@ def _host_tools(log: Path, name: str) -> None:
 def ensure_host_packages(tools: dict[str, str], log: Path, name: str, needed_by: str,
                          otherwise: str = "") -> None:
     """Executables (name -> the host distribution's package) installed when missing and
-    wasmbuild runs as root on Debian; otherwise the error says what to install."""
+    wasmbuild runs as root on Debian; otherwise the error says what to install. Toolchain
+    tasks run in parallel threads: one installs, the other then finds the tools there."""
+    with _HOST_INSTALL:
+        _ensure_host_packages(tools, log, name, needed_by, otherwise)
+
+
+_HOST_INSTALL = threading.Lock()
+
+
+def _ensure_host_packages(tools, log, name, needed_by, otherwise):
     missing = [pkg for exe, pkg in tools.items() if shutil.which(exe) is None]
     if not missing:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        failed = run_logged(["sh", "-c", "apt-get update -q && apt-get install -y -q " + " ".join(missing)],
-                            env=env, cwd=Path("/"), log=log, name=name)
+        failed = _apt_get_install(missing, log, name)
         if not failed:
             return
+        raise ToolchainError(f"{needed_by} needs {' and '.join(missing)} on the host, and "
+                             f"apt-get install {' '.join(missing)} failed (see {log}): install them "
+                             f"by hand {otherwise}".rstrip())
     raise ToolchainError(f"{needed_by} needs {' and '.join(missing)} on the host: "
                          f"apt-get install {' '.join(missing)} {otherwise}".rstrip())
+
+
+# A machine that has just booted may be running apt itself (unattended upgrades, an image's
+# first-boot step): wait for its locks rather than fail.
+APT_LOCK_WAIT = 600
+
+
+def _apt_get_install(packages: list[str], log: Path, name: str):
+    """apt-get update, then install, each waiting up to APT_LOCK_WAIT seconds for apt's
+    locks. install waits by itself (DPkg::Lock::Timeout); update does not honour that
+    option, so it is retried while another process holds the lists lock."""
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    deadline = time.monotonic() + APT_LOCK_WAIT
+    for attempt in itertools.count():
+        failed = run_logged(["apt-get", "update", "-q"], env=env, cwd=Path("/"), log=log, name=name)
+        if not failed or "Could not get lock" not in str(failed) or time.monotonic() > deadline:
+            break
+        if attempt == 0:
+            say(f"   {name}: another apt-get holds apt's lock; waiting for it")
+        time.sleep(5)
+    if failed:
+        return failed
+    return run_logged(["apt-get", "-o", f"DPkg::Lock::Timeout={APT_LOCK_WAIT}", "install", "-y", "-q",
+                       *packages], env=env, cwd=Path("/"), log=log, name=name)
 
 
 def apply_patch(root: Path, patch, toolchain: Toolchain) -> None:
