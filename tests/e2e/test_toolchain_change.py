@@ -81,16 +81,19 @@ def test_a_different_toolchain_redoes_everything_built_with_it(emscripten, tmp_p
         # configure's saved answers belong to the old toolchain: not reused
         assert "creating cache config.cache" in emscripten.log("configure_host:emscripten")
         # ccache knows the compiler by the toolchain's identity: the old objects are not
-        # handed to the new toolchain, though its binaries are the same
+        # handed to the new toolchain, though its binaries are the same. (The old identity
+        # gave 300+ hits here. A few compiles hit entries the same run has just made: 15 of
+        # 870 in a real run, 7 of them in libffi's build, none in make-host.)
         stats = _ccache_stats(tp.sandbox)
         delta = {k: stats.get(k, 0) - stats_before.get(k, 0)
                  for k in ("direct_cache_hit", "preprocessed_cache_hit", "cache_miss")}
         hits = delta["direct_cache_hit"] + delta["preprocessed_cache_hit"]
-        assert hits == 0 and delta["cache_miss"] >= 300, (stats_before, stats)
+        per_step = [l.strip() for l in (out.stdout + out.stderr).splitlines() if "ccache:" in l]
+        assert delta["cache_miss"] >= 300 and hits <= delta["cache_miss"] // 10, (delta, per_step)
         smoke = emscripten.py("-c", "import ctypes, zlib, sqlite3; print(sum(range(10)))")
         assert smoke.stdout.strip() == "45", smoke.stdout + smoke.stderr
         record("toolchain-change-emscripten", {"wall": f"{out.seconds:.0f}s", "ran": steps,
-                                               "ccache": delta})
+                                               "ccache": delta, "per step": per_step})
     finally:
         # the shared root back to the project's YAML (identity as before)
         emscripten.doit("toolchain:emscripten")
