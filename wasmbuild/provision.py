@@ -291,25 +291,20 @@ def ensure_host_packages(tools: dict[str, str], log: Path, name: str, needed_by:
     wasmbuild runs as root on Debian; otherwise the error says what to install. Toolchain
     tasks run in parallel threads: one installs, the other then finds the tools there."""
     with _HOST_INSTALL:
-        _ensure_host_packages(tools, log, name, needed_by, otherwise)
+        missing = [pkg for exe, pkg in tools.items() if shutil.which(exe) is None]
+        if not missing:
+            return
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            if not _apt_get_install(missing, log, name):
+                return
+            raise ToolchainError(f"{needed_by} needs {' and '.join(missing)} on the host, and "
+                                 f"apt-get install {' '.join(missing)} failed (see {log}): install "
+                                 f"them by hand {otherwise}".rstrip())
+    raise ToolchainError(f"{needed_by} needs {' and '.join(missing)} on the host: "
+                         f"apt-get install {' '.join(missing)} {otherwise}".rstrip())
 
 
 _HOST_INSTALL = threading.Lock()
-
-
-def _ensure_host_packages(tools, log, name, needed_by, otherwise):
-    missing = [pkg for exe, pkg in tools.items() if shutil.which(exe) is None]
-    if not missing:
-        return
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        failed = _apt_get_install(missing, log, name)
-        if not failed:
-            return
-        raise ToolchainError(f"{needed_by} needs {' and '.join(missing)} on the host, and "
-                             f"apt-get install {' '.join(missing)} failed (see {log}): install them "
-                             f"by hand {otherwise}".rstrip())
-    raise ToolchainError(f"{needed_by} needs {' and '.join(missing)} on the host: "
-                         f"apt-get install {' '.join(missing)} {otherwise}".rstrip())
 
 
 # A machine that has just booted may be running apt itself (unattended upgrades, an image's
