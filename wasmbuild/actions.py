@@ -19,7 +19,7 @@ from doit.exceptions import TaskFailed
 from . import pins, provision, runlog, sharing, textpatch
 from .atomic import copy_file, write_text
 from .errors import WasmbuildError
-from .render import render_template
+from .render import render_loader
 from .runlog import format_seconds, run_logged, say
 
 
@@ -69,7 +69,7 @@ def configure(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path
     if patches:
         write_patched_configure(plan.source.path / "configure", cwd / PATCHED_CONFIGURE, patches, name)
     if setup_local is not None:
-        write_setup_local(plan.source.path, setup_local, plan.state_dir / "setup-local.json")
+        write_setup_local(cwd, setup_local)
     cache_key = plan.path_map.key([key_parts, sharing.identity_digest(identity)])
     remote = plan.remote
     with sharing.traffic(remote, notes) as traffic:
@@ -131,18 +131,16 @@ def pin_notes(source: Path, pinned) -> list[str]:
     return notes
 
 
-def write_setup_local(source: Path, setup_local, record: Path) -> None:
-    """Modules/Setup.local in the source tree, for CPython versions whose YAML asks for it.
-    Never replaces a user's file; what was written is recorded so `doit clean` removes
-    exactly that (and only while it still starts with wasmbuild's marker)."""
-    path = source / "Modules" / "Setup.local"
-    if path.exists():
-        return
-    write_text(path, setup_local.marker + setup_local.content)
-    write_text(record, json.dumps({"path": str(path), "marker": setup_local.marker}))
+def write_setup_local(build_dir: Path, setup_local) -> None:
+    """Modules/Setup.local in the build dir, for CPython versions whose YAML asks for it:
+    an out-of-tree build's makesetup reads the build dir's (configure keeps one that is
+    there), so the source tree is never written."""
+    write_text(build_dir / "Modules" / "Setup.local", setup_local.marker + setup_local.content)
 
 
 def remove_setup_local(record: Path) -> None:
+    """A Setup.local that an earlier wasmbuild wrote into the source (its record says
+    where), removed while it still starts with wasmbuild's marker."""
     try:
         data = json.loads(record.read_text())
     except (OSError, ValueError):
@@ -353,7 +351,7 @@ def make_stdlib_zip(plan, spec, *, lib_tree, bytecode_tree, build_dir: Path, sta
 
 def render_loaders(templates_dir: Path, loaders, variables: dict):
     for loader in loaders:
-        text = render_template(templates_dir, loader.template, dict(variables, **loader.vars))
+        text = render_loader(templates_dir, loader, variables)
         write_text(Path(loader.output), text, 0o755 if loader.executable else 0o644)
 
 

@@ -196,7 +196,10 @@ def check_references(targets: dict[str, tuple[Target, Path]], toolchains: dict[s
             raise ConfigError(path, "toolchain", f"unknown toolchain {target.toolchain!r} "
                                                  f"(toolchains/ defines: {known})")
         for i, loader in enumerate(target.loaders):
-            if not (templates_dir / loader.template).is_file():
+            if bool(loader.template) == bool(loader.copy):
+                raise ConfigError(path, f"loaders[{i}]", "expected either template: or copy: "
+                                                         "(a file under templates/, or one to copy)")
+            if loader.template and not (templates_dir / loader.template).is_file():
                 raise ConfigError(path, f"loaders[{i}].template",
                                   f"no template {loader.template!r} in {templates_dir}")
         names = [d.name for d in target.dependencies]

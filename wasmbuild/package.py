@@ -26,7 +26,7 @@ from pathlib import Path
 from .atomic import atomic_path, write_text
 from .digests import hash_file
 from .errors import WasmbuildError
-from .render import render_template
+from .render import render_loader
 from .stdlib_zip import sysconfigdata, write_entry
 
 NEUTRAL = {"@CROSS_BUILD@": "/wasmbuild/cpython/cross-build", "@SOURCE@": "/wasmbuild/cpython",
@@ -65,7 +65,7 @@ def assemble(*, spec, build_dir: Path, zip_path: Path, source: Path, major_minor
     for rel in spec.files:
         shutil.copyfile(build_dir / rel, top / Path(rel).name)
     for loader in spec.loaders:
-        text = render_template(templates_dir, loader.template, dict(variables, **loader.vars))
+        text = render_loader(templates_dir, loader, variables)
         write_text(top / loader.output, text, 0o755 if loader.executable else 0o644)
     stdlib_zip(zip_path, top / "lib" / zip_path.name, sysconfigdata(build_dir), path_map)
     shutil.copyfile(source / "Lib" / "os.py", top / "lib" / f"python{major_minor}" / "os.py")

@@ -103,3 +103,20 @@ def render_template(templates_dir: Path, name: str, variables: dict) -> str:
         raise ConfigError(templates_dir / name, "template", e.message) from None
     except jinja2.TemplateSyntaxError as e:
         raise ConfigError(templates_dir / name, f"line {e.lineno}", e.message) from None
+
+
+def loader_input(templates_dir: Path, loader) -> str:
+    """The file a loader is made from: its template, or the file it copies."""
+    return loader.copy or str(templates_dir / loader.template)
+
+
+def render_loader(templates_dir: Path, loader, variables: dict) -> str:
+    """A loader's text: its template rendered with `variables` and its own, or the file it
+    copies, as it is."""
+    if loader.copy:
+        try:
+            return Path(loader.copy).read_text(encoding="utf-8")
+        except OSError as e:
+            raise ConfigError(Path(loader.copy), "copy", f"cannot read the file a loader copies: "
+                                                         f"{e.strerror}") from None
+    return render_template(templates_dir, loader.template, dict(variables, **loader.vars))

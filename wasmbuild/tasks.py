@@ -17,6 +17,7 @@ from doit.exceptions import TaskFailed
 
 from . import actions, treestate
 from .digests import digest
+from .render import loader_input
 from .fetch import cached_path
 from .model import Configure, Make
 from .plan import Plan, TargetPlan, ToolchainPlan
@@ -222,7 +223,7 @@ class Graph:
             "doc": f"render {', '.join(Path(l.output).name for l in t.loaders)} from templates",
             "actions": [action(plan, f"loaders:{t.name}", actions.render_loaders,
                                plan.settings.templates_dir, t.loaders, variables)],
-            "file_dep": [str(plan.settings.templates_dir / l.template) for l in t.loaders],
+            "file_dep": [loader_input(plan.settings.templates_dir, l) for l in t.loaders],
             "uptodate": [config_changed(digest([variables, [l.vars for l in t.loaders]]))],
             "targets": [l.output for l in t.loaders],
             "clean": True,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from . import actions
 from .digests import digest
+from .render import loader_input
 from .plan import Plan, TargetPlan
 from .tasks_common import _rmtree, action, config_changed
 
@@ -22,7 +23,7 @@ def package_tasks(plan: Plan, tgt: TargetPlan):
         "actions": [action(plan, f"package:{t.name}", actions.make_package, plan, tgt, spec,
                            variables, staging=staging, dest=dest)],
         "file_dep": [str(tgt.build_dir / f) for f in spec.files] + [str(zip_path), str(tgt.toolchain.identity)]
-                    + [str(plan.settings.templates_dir / l.template) for l in spec.loaders],
+                    + [loader_input(plan.settings.templates_dir, l) for l in spec.loaders],
         "task_dep": [f"host:{t.name}"],
         "uptodate": [config_changed(digest([spec, variables]))],
         "targets": [str(dest)],

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from . import actions
 from .digests import digest
+from .render import loader_input
 from .plan import Plan, TargetPlan
 from .tasks_common import _rmtree, action, config_changed
 
@@ -25,7 +26,7 @@ def web_tasks(plan: Plan, tgt: TargetPlan):
         "actions": [action(plan, name, actions.assemble_web, plan, tgt.toolchain, t.web, zip_path,
                            plan.settings.templates_dir, variables)],
         "file_dep": [str(tgt.build_dir / a) for a in t.artifacts] + [str(zip_path)]
-                    + [str(plan.settings.templates_dir / l.template) for l in t.web.loaders],
+                    + [loader_input(plan.settings.templates_dir, l) for l in t.web.loaders],
         "task_dep": [f"host:{t.name}"],
         "uptodate": [config_changed(digest([t.web, variables]))],
         "targets": [str(o) for o in outputs],
