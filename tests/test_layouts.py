@@ -18,6 +18,8 @@ CASES = {
                "Tools/wasm/wasi/config.site-wasm32-wasi"),
     "3.14.6": ("3.14.6", "Platforms/emscripten/config.site-wasm32-emscripten",
                "Tools/wasm/wasi/config.site-wasm32-wasi"),
+    "3.14.7": ("3.14.7", "Platforms/emscripten/config.site-wasm32-emscripten",
+               "Tools/wasm/wasi/config.site-wasm32-wasi"),
     "main": ("3.16.0a0", "Platforms/emscripten/config.site-wasm32-emscripten",
              "Platforms/WASI/config.site-wasm32-wasi"),
 }
@@ -46,7 +48,8 @@ def test_layout_chooses_config_site_and_dependencies(tmp_path, layout):
     for name in ("wasi", "wasi-forky"):
         assert plan.targets[name].target.configure.config_site == str(tree / wasi_site), name
     # wasmtime's wasm stack: 3.13's 8 MiB, 3.14's 16 MiB; main with LLVM 22: 32 MiB
-    stack = {"3.13": "8388608", "3.14.0": "16777216", "3.14.6": "16777216", "main": "33554432"}[layout]
+    stack = {"3.13": "8388608", "3.14.0": "16777216", "3.14.6": "16777216", "3.14.7": "16777216",
+             "main": "33554432"}[layout]
     assert f"max-wasm-stack={stack}" in plan.targets["wasi-forky"].target.runner
 
 
@@ -164,3 +167,29 @@ def test_debug_variant_is_a_few_keys(tmp_path):
     base, debug = loaded["emscripten"][0], loaded["emscripten-debug"][0]
     assert debug.configure.args == [*base.configure.args, "--with-pydebug"]
     assert debug.configure.config_site == base.configure.config_site and debug.toolchain == "emscripten"
+
+
+def test_3147_as_upstreams_scripts_run_it(tmp_path):
+    """What the real 3.14.7 tree gets: make's build_wasm (not `all`, whose zip rule writes
+    into the source), the tree's streams.mjs beside node_entry.mjs and in the package,
+    Node 24's JSPI flag with forky's runner settings, and stub threads on WASI."""
+    tree, plan = _plan(tmp_path, "3.14.7")
+    ems = plan.targets["emscripten-forky"].target
+    assert ems.make.targets == ["build_wasm"]
+    assert "EXTRA_CFLAGS=-MMD" in ems.make.args            # the base's args are kept
+    copies = {l.output: l.copy for l in ems.loaders if l.copy}
+    assert copies == {str(plan.cross_build / "wasm32-emscripten-forky" / "streams.mjs"):
+                      str(tree / "Platforms/emscripten/streams.mjs")}
+    assert ems.vars["streams"] == "streams.mjs"
+    assert "--experimental-wasm-jspi" in ems.runner and "LLVM_PROFILE_FILE=/dev/null" in ems.runner
+    assert ems.runner.index("--experimental-wasm-jspi") < ems.runner.index(
+        str(plan.cross_build / "wasm32-emscripten-forky" / "node_entry.mjs"))
+    assert [l.output for l in ems.package.loaders] == ["node_entry.mjs", "python", "streams.mjs"]
+    assert ems.package.files == ["python.mjs", "python.wasm"] and ems.package.name
+    wasi = plan.targets["wasi-forky"].target
+    assert [p.why.split(":")[0] for p in wasi.configure.patches] == ["keep stub threads on WASI"]
+
+
+def test_main_layout_gets_no_stub_thread_patch(tmp_path):
+    _, plan = _plan(tmp_path, "main")
+    assert plan.targets["wasi-forky"].target.configure.patches == []

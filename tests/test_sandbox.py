@@ -1,5 +1,5 @@
-"""python.sh starts the interpreter in the sandbox that the build's commands run in: its
-bwrap options are Sandbox.bwrap_options, plus what only the script knows when it runs."""
+"""python.sh starts the interpreter as a program on the host: the host's file system with
+the toolchain's /usr in it (Sandbox.interpreter), plus what only the script knows when it runs."""
 import os
 import subprocess
 from pathlib import Path
@@ -34,8 +34,8 @@ def _python_sh_argv(tmp_path, sb: Sandbox, source: Path, cross_build: Path, *arg
 
 def _options(argv: list[str]) -> list[list[str]]:
     """bwrap's argv as its options, each with its values (up to `--`)."""
-    arity = {"--ro-bind": 2, "--bind": 2, "--dev": 1, "--proc": 1, "--tmpfs": 1, "--perms": 1,
-             "--chdir": 1, "--setenv": 2}
+    arity = {"--ro-bind": 2, "--bind": 2, "--dev-bind": 2, "--symlink": 2, "--dev": 1, "--proc": 1,
+             "--tmpfs": 1, "--perms": 1, "--chdir": 1, "--setenv": 2, "--unsetenv": 1}
     out, i = [], 0
     while argv[i] != "--":
         n = arity.get(argv[i], 0)
@@ -44,45 +44,78 @@ def _options(argv: list[str]) -> list[list[str]]:
     return out
 
 
-def test_python_sh_runs_the_interpreter_with_the_builds_bwrap_options(tmp_path):
+def _root(tmp_path) -> Path:
+    """A toolchain root shaped as debootstrap makes one: merged /usr, its own dynamic
+    linker cache and alternatives, and wasmbuild's /opt/wasmbuild."""
+    root = tmp_path / "root"
+    for d in ("usr/bin", "usr/lib", "etc/alternatives", "opt/wasmbuild/bin", "opt/tool/cache"):
+        (root / d).mkdir(parents=True)
+    (root / "etc" / "ld.so.cache").write_text("")
+    for link in ("bin", "lib"):
+        (root / link).symlink_to(f"usr/{link}")
+    return root
+
+
+def test_python_sh_sees_the_host_with_the_toolchains_usr(tmp_path):
     sb = _sandbox(tmp_path)
+    root = _root(tmp_path)
     source, cross_build = tmp_path / "cpython", tmp_path / "cpython" / "cross-build"
     cross_build.mkdir(parents=True)
     argv = _python_sh_argv(tmp_path, sb, source, cross_build, "-c", "print(1)")
-    build, _ = sb.command(["python3"], cross_build, rw=[cross_build], ro=[source])
-    ours, theirs = _options(argv), _options(build[1:])
-    ccache = ["--bind", str(tmp_path / "ccache"), str(tmp_path / "ccache")]
-    private_tmp = [["--perms", "1777"], ["--tmpfs", "/tmp"]]
-    # the same root, /dev, /proc, writable paths, source, cross-build dir and environment ...
-    shared = [o for o in theirs if o not in [*private_tmp, ccache, ["--unshare-pid"]]
-              and o[0] != "--chdir"]
-    assert all(o in ours for o in shared), [o for o in shared if o not in ours]
-    assert ours[:3] == shared[:3] == [["--ro-bind", str(tmp_path / "root"), "/"], ["--dev", "/dev"],
-                                      ["--proc", "/proc"]]
-    # (not the ccache dir: running the interpreter compiles nothing; and the caller's pid
-    # namespace, as always)
-    assert ccache not in ours and ["--unshare-pid"] not in ours
-    # ... but the host's /tmp, the caller's folder as the working directory, and PYTHON*
-    assert ["--bind", "/tmp", "/tmp"] in ours and ["--tmpfs", "/tmp"] not in ours
-    assert ["--bind", str(cross_build), str(cross_build)] in ours
+    ours = _options(argv)
+    # the host's whole file system, its /dev, a /proc, and the root read-only at its path
+    assert ours[:4] == [["--bind", "/", "/"], ["--dev-bind", "/dev", "/dev"], ["--proc", "/proc"],
+                        ["--ro-bind", str(root), str(root)]]
+    # the toolchain's own paths in the host's place; the root's writable paths writable
+    assert ["--ro-bind", str(root / "usr"), "/usr"] in ours
+    assert ["--ro-bind", str(root / "etc" / "ld.so.cache"), "/etc/ld.so.cache"] in ours
+    assert ["--ro-bind", str(root / "etc" / "alternatives"), "/etc/alternatives"] in ours
+    assert ["--bind", str(root / "opt/tool/cache"), "/opt/tool/cache"] in ours
+    # the source is the user's, writable: nothing binds it read-only
+    assert not [o for o in ours if o[0] == "--ro-bind" and o[-1] == str(source)]
+    # nothing is bound from the root's own folders, nor a build's private /tmp or ccache
+    assert ["--tmpfs", "/tmp"] not in ours
+    assert not [o for o in ours if o[0].endswith("bind") and "ccache" in " ".join(o)]
     assert ["--chdir", str(cross_build)] in ours
     assert argv[argv.index("--") + 1:] == ["wasmtime", "run", "python.wasm", "-c", "print(1)"]
-    with_env = _options(_python_sh_argv(tmp_path, sb, source, cross_build, env={"PYTHONFOO": "1"}))
-    assert with_env[-1] == ["--setenv", "PYTHONFOO", "1"]
+    # the caller's environment is passed on (bwrap keeps it), with the toolchain's variables
+    assert ["--setenv", "X", "a b"] in ours and ["--clearenv"] not in ours
+    assert ["--setenv", "PATH", "/opt/tool/bin:" + "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] in ours
+    assert not [o for o in ours if o[:2] == ["--setenv", "HOME"]]
+
+
+def test_python_sh_never_creates_a_path_on_the_host(tmp_path):
+    """A toolchain path the host lacks (/opt/wasmbuild) goes on a tmpfs over its parent
+    that gets the host's entries back, never on a folder made on the host."""
+    sb = _sandbox(tmp_path)
+    _root(tmp_path)
+    source, cross_build = tmp_path / "cpython", tmp_path / "cpython" / "cross-build"
+    cross_build.mkdir(parents=True)
+    ours = _options(_python_sh_argv(tmp_path, sb, source, cross_build))
+    if Path("/opt/wasmbuild").exists():
+        assert ["--ro-bind", str(tmp_path / "root/opt/wasmbuild"), "/opt/wasmbuild"] in ours
+        return
+    tmpfs = ours.index(["--tmpfs", "/opt"])
+    after = ours[tmpfs + 1:]
+    for entry in os.listdir("/opt"):
+        path = f"/opt/{entry}"
+        want = ["--symlink", os.readlink(path), path] if os.path.islink(path) else ["--bind", path, path]
+        assert want in after, want
+    assert ["--ro-bind", str(tmp_path / "root/opt/wasmbuild"), "/opt/wasmbuild"] in after
+    assert not Path("/opt/wasmbuild").exists()
 
 
 def test_python_sh_binds_the_test_runners_copy_over_the_source(tmp_path):
-    """WASMBUILD_SOURCE_VIEW: a writable copy takes the read-only source's place, before
-    the cross-build dir inside it is bound (or the copy would hide the build)."""
+    """WASMBUILD_SOURCE_VIEW: a writable copy takes the source's place, and the cross-build
+    dir inside the source is bound again over it (or the copy would hide the build)."""
     sb = _sandbox(tmp_path)
+    _root(tmp_path)
     source, cross_build = tmp_path / "cpython", tmp_path / "cpython" / "cross-build"
     cross_build.mkdir(parents=True)
     view = tmp_path / "view"
     plain = _options(_python_sh_argv(tmp_path, sb, source, cross_build))
     viewed = _options(_python_sh_argv(tmp_path, sb, source, cross_build,
                                       env={"WASMBUILD_SOURCE_VIEW": str(view)}))
-    ro = ["--ro-bind", str(source), str(source)]
-    assert ro in plain and ro not in viewed
-    assert viewed[plain.index(ro)] == ["--bind", str(view), str(source)]
+    assert ["--bind", str(view), str(source)] not in plain
     assert viewed.index(["--bind", str(view), str(source)]) \
         < viewed.index(["--bind", str(cross_build), str(cross_build)])

@@ -27,7 +27,10 @@ def _environment(loader=None):
 
 
 def _shell_word(word: str) -> str:
-    """Quote for sh; `@CWD@` becomes the caller's "$PWD" (used by runner commands)."""
+    """Quote for sh; `@CWD@` becomes the caller's "$PWD" and `@HOST_DIRS@` the words of
+    python.sh's host_dirs (used by runner commands)."""
+    if word == "@HOST_DIRS@":
+        return '"${host_dirs[@]}"'
     if "@CWD@" in word:
         return '"' + word.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") \
             .replace("`", "\\`").replace("@CWD@", "$PWD") + '"'

@@ -62,19 +62,17 @@ class Sandbox:
         return ["bwrap", *(word for option in options for word in option), "--", *argv], env
 
     def bwrap_options(self, env: dict[str, str], *, ro=(), rw=(), network: bool = False,
-                      writable_root: bool = False, host_tmp: bool = False) -> dict[str, list[list[str]]]:
-        """bubblewrap's options (each a list of words), in the parts, in order, between which
-        python.sh adds its own: "root" (the root, /dev, /proc, /tmp, the root's writable
+                      writable_root: bool = False) -> dict[str, list[list[str]]]:
+        """bubblewrap's options (each a list of words), in the parts, in order: "root" (the
+        root, /dev, /proc, /tmp, the root's writable
         paths), "ro" and "rw" (host paths bound read-only and read-write, parents before
         children), "process" (lifetime and environment). Mount points must exist."""
         root = [["--bind" if writable_root else "--ro-bind", str(self.root), "/"],
                 ["--dev", "/dev"], ["--proc", "/proc"]]
         # /tmp: a build command gets an empty one of its own, so that nothing of the host's
-        # /tmp reaches a build or is left there by it; the interpreter that python.sh starts
-        # sees the host's (host_tmp), as any program started from a shell does: a script,
-        # or a file that the user hands it, may be there. --tmpfs /tmp must come before any
+        # /tmp reaches a build or is left there by it. --tmpfs /tmp must come before any
         # bind below /tmp: a read-only root cannot create the mount point otherwise.
-        root.append(["--bind", "/tmp", "/tmp"] if host_tmp else ["--perms", "1777", "--tmpfs", "/tmp"])
+        root.append(["--perms", "1777", "--tmpfs", "/tmp"])
         if network:
             root.append(["--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"])
         root += [["--bind", str(self.root) + p, p] for p in self.writable]
@@ -84,18 +82,37 @@ class Sandbox:
                 "process": [["--die-with-parent"], ["--clearenv"],
                             *(["--setenv", k, v] for k, v in env.items())]}
 
-    def interpreter(self, source: Path, rw: list[Path]) -> dict:
-        """What python.sh (templates/python.sh.j2) needs to start the built interpreter as
-        the build runs its commands; it adds what it only knows when it runs (the caller's
-        folders, PYTHON* variables, the test runner's writable copy of the source). The
-        mount points exist: the build's commands made them. Unlike a build command, the
-        interpreter sees the host's /tmp, and stays in the caller's pid namespace: it is
-        the caller's to stop."""
+    def interpreter(self, source: Path, rw: list[Path] = ()) -> dict:
+        """What python.sh (templates/python.sh.j2) needs to start the built interpreter
+        as a program on the host, as upstream's python.sh does: the host's whole file
+        system at its own paths, writable as the user may (the home, /var, /tmp, mounts,
+        the source), with only the toolchain's own paths in its place (`overlays`: its
+        /usr, the dynamic linker's cache, /etc/alternatives, /opt/wasmbuild) and the root
+        itself read-only. Nothing is created in the root; nothing stays mounted; the
+        interpreter stays in the caller's pid namespace, the caller's to stop. The
+        caller's environment is passed on, with the toolchain's variables and PATH.
+        `rw`: folders bound again over the test runner's copy of the source (the
+        cross-build dir inside it)."""
         if self.provider == SYSTEM:
             return {"provider": self.provider, "env": dict(self.env),
                     "path": ":".join([*self.path, "/usr/local/bin:/usr/bin:/bin"])}
-        return {"provider": self.provider, "root": str(self.root), "source": str(source),
-                "bwrap": self.bwrap_options(self.environment(), ro=[source], rw=rw, host_tmp=True)}
+        root = Path(self.root)
+        overlays = [(str(root / "usr"), "/usr")]
+        # merged /usr: /bin, /lib, ... are links into /usr in both; where the host's are
+        # not the same links, the toolchain's own take their place
+        for link in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            mine, host = root / link, Path("/") / link
+            if mine.is_symlink() and not (host.is_symlink() and os.readlink(host) == os.readlink(mine)):
+                overlays.append((str(mine.resolve()), str(host)))
+        for own in ("/etc/ld.so.cache", "/etc/alternatives", "/opt/wasmbuild"):
+            if os.path.lexists(str(root) + own):
+                overlays.append((str(root) + own, own))
+        # the toolchain's own variables, not a build command's HOME, TMPDIR and LANG
+        env = {**self.env, "PATH": ":".join([*self.path, BASE_PATH])}
+        return {"provider": self.provider, "root": str(root), "source": str(source),
+                "overlays": overlays,
+                "writable": [(str(root) + p, p) for p in self.writable],
+                "rebind": [str(p) for p in _outermost(rw)], "env": env}
 
     def _mount_point(self, path: Path) -> None:
         """bwrap cannot create a mount point in the read-only root: make it beforehand

@@ -214,7 +214,6 @@ class Graph:
             "clean": [(_unlink, [zip_path]), (_rmtree, [staging])],
         }
 
-        # not the ccache dir (host_rw): running the interpreter compiles nothing
         sandbox = tp.sandbox.interpreter(plan.source.path, rw=[plan.cross_build])
         variables = dict(tgt.context, runner=t.runner, sandbox=sandbox, stdlib_zip=str(zip_path),
                          artifacts=artifacts)

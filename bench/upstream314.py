@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Benchmark on CPython 3.14.7 (shared/sources): wasmbuild's `doit host:emscripten-forky`
+beside CPython's own `python Platforms/emscripten build` in the same forky toolchain root.
+
+    python3 bench/upstream314.py [--tree TARBALL] [--repeat 3]
+
+Scenarios: cold build (wasmbuild: empty configure cache, CCACHE_RECACHE=1; upstream's
+script uses no ccache), no-op, one C file edited (Objects/listobject.c). Each tool builds
+its own unpacked copy of the tree. The short scenarios run `--repeat` times; medians are
+compared. Writes bench/UPSTREAM-314.md.
+
+Upstream's script runs in the root through wasmbuild's sandbox, with EM_CONFIG pointing at
+the root's writable emscripten config, `--host-runner node` (it would install Node with
+nvm), and its two downloads served from the download cache (bench/upstream_emscripten_shim.py
+says how; libffi is Debian's 3.4.8, as wasmbuild's).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+from common import PROJECT
+from run import timed, use_fresh_config_cache
+from wasmbuild.paths import cache_dir
+from wasmbuild.plan import Settings, make_plan
+
+TREE = PROJECT.parent / "shared" / "sources" / "Python-3.14.7-from-git.tar.xz"
+SHIM = PROJECT / "bench" / "upstream_emscripten_shim.py"
+
+
+def unpack(tarball: Path, dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    with tarfile.open(tarball) as tf:
+        tf.extractall(dest, filter="tar")
+    return dest / "Python-3.14.7"
+
+
+class Ours:
+    name = "wasmbuild"
+
+    def __init__(self, src: Path):
+        self.src = src
+
+    def build(self, env_extra=None) -> float:
+        return timed([sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"), "-d", str(PROJECT),
+                      "host:emscripten-forky", f"cpython={self.src}"],
+                     env=dict(os.environ, **(env_extra or {})))
+
+
+class Upstream:
+    name = "Platforms/emscripten"
+
+    def __init__(self, src: Path):
+        self.src = src
+        plan = make_plan(Settings(cpython=str(src)))
+        self.sandbox = plan.toolchains["emscripten-forky"].sandbox
+        self.downloads = cache_dir() / "downloads"
+
+    def build(self, env_extra=None) -> float:
+        env = {"EM_CONFIG": "/opt/wasmbuild/emscripten/config", **(env_extra or {})}
+        argv, e = self.sandbox.command(
+            ["python3", str(SHIM), str(self.src), str(self.downloads), "build", "--host-runner", "node"],
+            self.src, rw=[self.src], ro=[self.downloads, PROJECT / "bench"], extra_env=env)
+        return timed(argv, env=e, cwd=self.src)
+
+
+def edit(path: Path, marker: str) -> None:
+    path.write_text(path.read_text() + f"\n/* {marker} */\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tree", default=str(TREE))
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    work = Path(tempfile.mkdtemp(prefix="wasmbuild-bench314-"))
+    use_fresh_config_cache(work / "cache")
+    rows: dict[str, dict[str, list[float]]] = {}
+    tools = [Ours(unpack(Path(args.tree), work / "ours")), Upstream(unpack(Path(args.tree), work / "upstream"))]
+    for t in tools:
+        def sample(scenario, seconds, t=t):
+            rows.setdefault(scenario, {}).setdefault(t.name, []).append(seconds)
+            print(f"[{t.name}] {scenario}: {seconds:.2f} s", flush=True)
+        sample("cold build", t.build({"CCACHE_RECACHE": "1"}))
+        for _ in range(args.repeat):
+            sample("no-op", t.build())
+        for i in range(args.repeat):
+            edit(t.src / "Objects" / "listobject.c", f"bench edit {i}")
+            sample("C file edited (Objects/listobject.c)", t.build())
+    lines = [f"# wasmbuild beside CPython 3.14.7's own Platforms/emscripten ({time.strftime('%Y-%m-%d')}, "
+             f"{os.cpu_count()} cores, {platform.platform()})", "",
+             "Same tree (shared/sources), same Debian forky root (Emscripten 6.0.5, Node 24), "
+             "one run of this script, each tool on its own copy.", "",
+             "| scenario | wasmbuild (s) | Platforms/emscripten (s) | ratio |", "|---|---|---|---|"]
+    for scenario, r in rows.items():
+        ours, theirs = statistics.median(r["wasmbuild"]), statistics.median(r["Platforms/emscripten"])
+        lines.append(f"| {scenario} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} |")
+    lines += ["", f"No-op and C edit: medians of {args.repeat}. All samples:", ""]
+    lines += [f"- {sc}: " + "; ".join(f"{n} " + ", ".join(f"{x:.2f}" for x in v) for n, v in r.items())
+              for sc, r in rows.items()]
+    lines += ["", "Upstream's script, as it is but for: EM_CONFIG (the root's emscripten config), "
+              "`--host-runner node` (no nvm here), and its downloads from the download cache "
+              "(libffi: Debian's 3.4.8 .orig with autoreconf, as wasmbuild builds it; mpdecimal "
+              "4.0.1: the same tarball). Its `build` reruns both configures every time: that is "
+              "its no-op."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    (PROJECT / "bench" / "UPSTREAM-314.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""CPython 3.14.7, the real release tree (shared/sources), built with Debian forky's
+toolchains: python.mjs under Node 24 (NODEFS, the tree's streams.mjs) and python.wasm
+under wasmtime, each judged as 3.13's builds are."""
+import json
+import subprocess
+
+from conftest import tree_digest
+from e2e_util import check_regrtest, ran, record
+
+
+def test_emscripten_314_is_the_real_tree_with_its_modules(emscripten_314):
+    out = emscripten_314.py("-c", "import sys, ctypes, decimal, _decimal, zlib, bz2, sqlite3; "
+                                  "print(sys.version.split()[0], sys._emscripten_info.emscripten_version); "
+                                  "print(ctypes.sizeof(ctypes.c_void_p), decimal.Decimal(1) / 8, "
+                                  "decimal.Decimal is _decimal.Decimal, "
+                                  "zlib.decompress(zlib.compress(b'z')).decode(), "
+                                  "bz2.decompress(bz2.compress(b'b')).decode(), "
+                                  "sqlite3.connect(':memory:').execute('select 6*7').fetchone()[0])")
+    assert out.returncode == 0, out.stderr
+    version, modules = out.stdout.strip().splitlines()
+    assert version == "3.14.7 (6, 0, 5)", version
+    assert modules.split() == ["4", "0.125", "True", "z", "b", "42"], modules
+
+
+def test_emscripten_314_streams_tell_a_pipe_from_a_tty(emscripten_314):
+    """The tree's streams.mjs: a pipe is not a tty (with Emscripten's own streams every
+    std stream is), so piped stdin runs as a script, not as the REPL."""
+    out = emscripten_314.py(input="import sys\nprint(sys.stdin.isatty(), sys.stdout.isatty())\n")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False False", out.stdout + out.stderr
+
+
+def test_emscripten_314_file_modes_are_masked_once(emscripten_314, tmp_path):
+    """A file made with mode 0o666 under umask 0o022 is 0o644, as natively (a mask applied
+    twice, by Emscripten and by Node, would show too)."""
+    out = emscripten_314.py("-c", "import os, sys; os.umask(0o027); d = sys.argv[1]; "
+                                  "fd = os.open(d + '/f', os.O_CREAT | os.O_WRONLY, 0o666); os.close(fd); "
+                                  "os.mkdir(d + '/d', 0o777); "
+                                  "print(oct(os.stat(d + '/f').st_mode & 0o777), oct(os.stat(d + '/d').st_mode & 0o777))",
+                            str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0o640", "0o750"], out.stdout
+    assert oct((tmp_path / "f").stat().st_mode & 0o777) == "0o640"
+
+
+def test_wasi_314_keeps_stub_threads(wasi_314):
+    out = wasi_314.py("-c", "import sys, zlib, bz2; print(sys.version.split()[0]); "
+                            "print(sys.thread_info.name)")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["3.14.7", "pthread-stubs"], out.stdout
+
+
+def test_the_builds_leave_the_tree_as_it_was(emscripten_314, wasi_314):
+    """Outside cross-build/, not one file of the user's tree is new or changed."""
+    before = (emscripten_314.source.parent / "digest-before").read_text()
+    assert tree_digest(emscripten_314.source) == before
+    assert not (emscripten_314.source / "Lib" / "__pycache__").exists()
+
+
+def test_noop_314_runs_nothing(emscripten_314, wasi_314):
+    for b in (emscripten_314, wasi_314):
+        out = b.doit(f"host:{b.target}")
+        assert ran(out) == [], ran(out)
+        record(f"noop-314-{b.target}", f"{out.seconds:.2f}s")
+
+
+def test_package_314_runs_from_a_third_folder(emscripten_314, tmp_path):
+    out = emscripten_314.doit("package:emscripten-forky")
+    tarball, = (emscripten_314.source / "cross-build" / "packages").glob("python-3.14.7-emscripten-forky.tar.gz")
+    where = tmp_path / "a folder with a space"
+    where.mkdir()
+    subprocess.run(["tar", "xf", str(tarball), "-C", str(where)], check=True)
+    top = where / "python-3.14.7-emscripten-forky"
+    run = subprocess.run([str(top / "python"), "-c", "import sys, decimal, sqlite3; "
+                          "print(sys.prefix); print(sys.path[1])"], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    prefix, zip_entry = run.stdout.strip().splitlines()
+    assert prefix == str(top), prefix
+    assert zip_entry == str(top / "lib" / "python314.zip"), zip_entry
+    info = json.loads((top / "build-info.json").read_text())
+    assert info["cpython"] == "3.14.7"
+    record("package-314", {"wall": f"{out.seconds:.1f}s", "size": tarball.stat().st_size})
+
+
+def test_regrtest_subset_emscripten_314(emscripten_314):
+    check_regrtest(emscripten_314, "emscripten-forky", "emscripten wasm32")
+
+
+def test_regrtest_subset_wasi_314(wasi_314):
+    check_regrtest(wasi_314, "wasi-forky", "wasi wasm32")
