@@ -185,3 +185,18 @@ print("wasmbuild went on, rc", rc, flush=True)
     os.killpg(proc.pid, signal.SIGINT)                  # the terminal's Ctrl-C: the whole group
     rest = proc.communicate(timeout=20)[0]
     assert "child got Ctrl-C" in rest and "wasmbuild went on, rc 0" in rest, rest
+
+
+def test_the_loaders_beside_an_unfinished_make_are_kept(tmp_path):
+    """node_entry.mjs and streams.mjs (3.14) are the loaders task's, rendered whole while
+    make runs: the cleanup after an interrupted make must not take them (seen on 3.14.7:
+    python.sh then had no node_entry.mjs to run)."""
+    started = tmp_path / MAKE_STARTED
+    started.touch()
+    loaders = [tmp_path / "node_entry.mjs", tmp_path / "streams.mjs"]
+    for p in loaders:
+        p.write_text("// whole")
+    half = tmp_path / "python.mjs"
+    half.write_text("// cut short")
+    assert remove_unfinished_outputs(tmp_path, started, keep=[str(p) for p in loaders]) == [half]
+    assert all(p.exists() for p in loaders)

@@ -4,6 +4,7 @@ looks finished (configure's Makefile is removed before configure runs, files are
 written to a temp name and renamed)."""
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import os
@@ -153,8 +154,11 @@ def remove_setup_local(record: Path) -> None:
 
 def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,
          toolchain_stamp: Path, relink: list[Path] = (), relink_if: list[str] = (),
-         sources=None, changed: set[str]):
-    forced = force_stale_objects(cwd, plan.source.path, sources.changed if sources else None, log)
+         sources=None, keep: list[str] = (), source_patches=(), changed: set[str]):
+    patched, repatched = write_patched_sources(plan.source.path, source_patches,
+                                               cwd / PATCHED_SOURCES, name)
+    forced = force_stale_objects(cwd, plan.source.path,
+                                 [*(sources.changed or [] if sources else []), *repatched], log)
     if str(toolchain_stamp) in changed and (cwd / "Makefile").exists():
         # a different toolchain: nothing it built before may be reused
         full, e = sandbox.command(["make", "clean"], cwd, rw=_rw(plan), ro=[plan.source.path],
@@ -165,12 +169,13 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
         for p in relink:
             p.unlink(missing_ok=True)
     started = cwd / MAKE_STARTED
-    remove_unfinished_outputs(cwd, started)
+    remove_unfinished_outputs(cwd, started, keep)
     started.touch()
     stats_log = cwd / sharing.STATS_LOG
     stats_log.unlink(missing_ok=True)
     env = {**env, **sharing.build_env(plan.source.path, toolchain_stamp, plan.remote, stats_log)}
-    full, env = sandbox.command(argv, cwd, rw=_rw(plan), ro=[plan.source.path], extra_env=env)
+    full, env = sandbox.command(argv, cwd, rw=_rw(plan), ro=[plan.source.path], extra_env=env,
+                                files=patched)
     failed = run_logged(full, env=env, cwd=cwd, log=log, name=name, title=shlex.join(argv))
     if failed:
         return failed
@@ -180,6 +185,44 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
     if line := sharing.describe_ccache(sharing.ccache_counts(stats_log)):
         traffic.notes.append(line)
     return {**traffic.values(), **({"forced": forced} if forced else {})} or None
+
+
+PATCHED_SOURCES = ".wasmbuild-patched"
+
+
+def write_patched_sources(source: Path, patches, dest: Path, name: str):
+    """The YAML's source patches as edited copies under `dest` (the build dir's), each
+    rewritten only when its text changes. Returns the (copy, original) pairs that make's
+    namespace binds, and the source files whose patched text is not what the last make
+    compiled (a patch added, changed or removed, or the original edited): the objects
+    built from them are rebuilt (by their dependency files), whatever the mtimes say."""
+    index_path = dest / "index.json"
+    try:
+        before = json.loads(index_path.read_text())
+    except (OSError, ValueError):
+        before = {}
+    now, pairs = {}, []
+    for i, patch in enumerate(patches):
+        original = source / patch.file
+        try:
+            text = original.read_text(encoding="utf-8")
+            text = textpatch.apply(text, patch.replace, once=True, reapply=False)
+        except OSError as e:
+            raise WasmbuildError(f"{name}: source_patches[{i}]: cannot read {original}: {e.strerror}") from None
+        except textpatch.Mismatch as e:
+            raise WasmbuildError(f"{name}: source_patches[{i}] ({patch.file}): the text to replace is "
+                                 f"{e.describe()}; the patch does not fit this CPython version "
+                                 f"(limit it with an overlay)") from None
+        copy = dest / patch.file
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if before.get(patch.file) != digest or not copy.exists():
+            write_text(copy, text)
+        now[patch.file] = digest
+        pairs.append((copy, original))
+    repatched = sorted(f for f in set(before) | set(now) if before.get(f) != now.get(f))
+    if now or before:
+        write_text(index_path, json.dumps(now, indent=1, sort_keys=True))
+    return pairs, repatched
 
 
 def force_stale_objects(cwd: Path, source: Path, changed_sources: list[str] | None,
@@ -211,17 +254,20 @@ MAKE_STARTED = ".wasmbuild-make-started"
 BUILD_OUTPUT_SUFFIXES = (".o", ".a", ".so", ".wasm", ".js", ".mjs", ".lo")
 
 
-def remove_unfinished_outputs(cwd: Path, started: Path) -> list[Path]:
+def remove_unfinished_outputs(cwd: Path, started: Path, keep=()) -> list[Path]:
     """A make that was killed (SIGKILL, power loss) may leave a truncated object whose
     mtime tells make it is up to date. If the last make here did not finish, remove
-    every build output written since it started: make (and ccache) redo just those."""
+    every build output written since it started: make (and ccache) redo just those.
+    `keep`: files other tasks write into the same folder (the loaders: node_entry.mjs),
+    always whole (written to a temporary name and renamed), and not make's to redo."""
     if not started.exists():
         return []
     since = started.stat().st_mtime_ns
+    keep = {str(k) for k in keep}
     removed = []
     for root, _dirs, files in os.walk(cwd):
         for f in files:
-            if f.endswith(BUILD_OUTPUT_SUFFIXES):
+            if f.endswith(BUILD_OUTPUT_SUFFIXES) and os.path.join(root, f) not in keep:
                 p = Path(root) / f
                 try:
                     # lstat: a symlink make made (build/lib.*/x.so -> Modules/x.so) is judged by

@@ -137,6 +137,18 @@ class ScriptPatch:
 
 
 @dataclass
+class SourcePatch:
+    """A text edit of one file of the CPython source, for a release that needs it with a
+    toolchain (a backport from main). The edited copy lives in the build dir and is bound
+    over the original in the build commands' mount namespace only: the user's checkout is
+    never written, and objects built from the file are rebuilt when the edit changes."""
+    file: str                      # relative to the CPython source
+    why: str
+    replace: list[Replace]
+    issue: str = ""                # upstream issue or PR
+
+
+@dataclass
 class Configure:
     args: list[str]
     wrapper: list[str] = field(default_factory=list)
@@ -279,6 +291,7 @@ class Target:
     loaders: list[Loader] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
     setup_local: SetupLocal | None = None
+    source_patches: list[SourcePatch] = field(default_factory=list)
     web: Web | None = None
     package: Package | None = None
     vars: dict[str, str] = field(default_factory=dict)     # extra template variables

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import WasmbuildError
 from .model import SYSTEM
 
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -44,9 +45,14 @@ class Sandbox:
 
     def command(self, argv: list[str], cwd: Path, rw: list[Path] = (), ro: list[Path] = (),
                 extra_env: dict[str, str] | None = None, network: bool = False,
-                writable_root: bool = False) -> tuple[list[str], dict]:
-        """Return (argv, env) for subprocess: the command wrapped for this provider."""
+                writable_root: bool = False, files=()) -> tuple[list[str], dict]:
+        """Return (argv, env) for subprocess: the command wrapped for this provider.
+        `files`: (copy, path) pairs, each copy seen at the path (a patched source file
+        over the read-only original), for this command only."""
         env = self.environment(extra_env)
+        if files and self.provider == SYSTEM:
+            raise WasmbuildError("source patches need the debian-root provider (a mount "
+                                 "namespace shows the patched copies): use provider=debian-root")
         if self.provider == SYSTEM:
             return list(argv), env
         for p in self.host_rw:
@@ -57,7 +63,8 @@ class Sandbox:
         parts = self.bwrap_options(env, ro=ro, rw=rw, network=network, writable_root=writable_root)
         # its own pid namespace: when doit dies, even by SIGKILL, --die-with-parent ends
         # the namespace and with it every process the command started
-        options = [*parts["root"], *parts["ro"], *parts["rw"], ["--chdir", str(cwd)],
+        options = [*parts["root"], *parts["ro"], *parts["rw"],
+                   *(["--ro-bind", str(copy), str(path)] for copy, path in files), ["--chdir", str(cwd)],
                    ["--unshare-pid"], *parts["process"]]
         return ["bwrap", *(word for option in options for word in option), "--", *argv], env
 

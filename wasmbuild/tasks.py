@@ -112,7 +112,7 @@ class Graph:
 
     def _make_task(self, task: str, doc: str, tp: ToolchainPlan, cwd: Path, spec: Make,
                    artifacts: list[str], task_dep: list[str], file_dep: list[str] = (),
-                   relink_if: list[str] = ()) -> dict:
+                   relink_if: list[str] = (), keep: list[str] = (), source_patches=()) -> dict:
         """make in `cwd`; the artifacts are relinked when one of `relink_if` changed."""
         plan = self.plan
         argv = [*spec.wrapper, "make", f"-j{plan.settings.jobs}", *spec.args, *spec.targets]
@@ -123,10 +123,13 @@ class Graph:
             "actions": [action(plan, task, actions.make, plan, tp.sandbox, cwd=cwd, argv=argv,
                                env=dict(spec.env), toolchain_stamp=tp.identity,
                                relink=[Path(a) for a in artifacts], relink_if=relink_if,
-                               sources=sources)],
+                               sources=sources, keep=list(keep),
+                               source_patches=list(source_patches))],
             "file_dep": [str(cwd / "Makefile"), str(tp.identity), *file_dep],
             "task_dep": task_dep,
-            "uptodate": [sources, config_changed({"argv": argv, "env": spec.env})],
+            "uptodate": [sources, config_changed({"argv": argv, "env": spec.env,
+                                                  **({"source_patches": digest(list(source_patches))}
+                                                     if source_patches else {})})],
             # configure deletes pybuilddir.txt: as a target it makes make run after any
             # configure, even one that wrote an identical Makefile
             "targets": [*artifacts, str(cwd / "pybuilddir.txt")],
@@ -193,7 +196,8 @@ class Graph:
         # make runs the build Python (freezing, checks): all of it, modules included
         yield self._make_task(f"make_host:{t.name}", f"make CPython for {t.triple}", tp, bdir,
                               t.make, artifacts, [f"configure_host:{t.name}", "build_python:make"],
-                              [str(plan.build_python), *dep_outputs], relink_if=dep_outputs)
+                              [str(plan.build_python), *dep_outputs], relink_if=dep_outputs,
+                              keep=[l.output for l in t.loaders], source_patches=t.source_patches)
 
         zip_path = bdir / t.stdlib_zip.name
         staging = plan.state_dir / "pyc" / t.name

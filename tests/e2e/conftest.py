@@ -4,8 +4,6 @@ The default CPython source (fetched and verified by `doit source:cpython`) is co
 a session work dir, so incremental scenarios may edit it freely; the toolchain root,
 downloads, ccache and config.cache under the user cache are shared with other runs.
 """
-import hashlib
-import os
 import shutil
 import sys
 import tarfile
@@ -14,7 +12,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_util import Build, build, default_version, doit, record, step_times  # noqa: E402
+from e2e_util import (TREE_DIGESTS, Build, build, default_version, doit, record,  # noqa: E402
+                      step_times, tree_digest)
 
 
 # The e2e tests share one build per target, and some change it for good (other configure
@@ -80,19 +79,6 @@ def wasi_forky(e2e_source, emscripten_forky) -> Build:
 TREE_314 = Path(__file__).resolve().parents[3] / "shared" / "sources" / "Python-3.14.7-from-git.tar.xz"
 
 
-def tree_digest(root: Path) -> str:
-    """sha256 over every path, mode and content of `root` outside cross-build/."""
-    h = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if Path(dirpath, d) != root / "cross-build")
-        for name in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]):
-            path = Path(dirpath, name)
-            st = path.lstat()
-            h.update(f"{path.relative_to(root)}\0{st.st_mode:o}\0".encode())
-            h.update(os.readlink(path).encode() if path.is_symlink() else path.read_bytes())
-    return h.hexdigest()
-
-
 @pytest.fixture(scope="session")
 def source_314(tmp_path_factory) -> Path:
     if not TREE_314.is_file():
@@ -101,17 +87,21 @@ def source_314(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("e2e314")
     with tarfile.open(TREE_314) as tf:
         tf.extractall(work, filter="tar")
-    src = work / "Python-3.14.7"
-    # what the builds must leave as it was (beside the tree, not in it)
-    (work / "digest-before").write_text(tree_digest(src))
-    return src
+    return work / "Python-3.14.7"
+
+
+def _build_watching_the_tree(target: str, src: Path) -> Build:
+    before = tree_digest(src)
+    b = build(target, src)
+    TREE_DIGESTS[target] = (before, tree_digest(src))
+    return b
 
 
 @pytest.fixture(scope="session")
 def emscripten_314(source_314, wasi_forky) -> Build:
-    return build("emscripten-forky", source_314)
+    return _build_watching_the_tree("emscripten-forky", source_314)
 
 
 @pytest.fixture(scope="session")
 def wasi_314(source_314, emscripten_314) -> Build:
-    return build("wasi-forky", source_314)
+    return _build_watching_the_tree("wasi-forky", source_314)

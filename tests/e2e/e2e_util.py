@@ -7,6 +7,7 @@ to a session work dir, so incremental scenarios may edit it freely; the toolchai
 root, downloads, ccache and config.cache under the user cache are shared with every
 other run on this machine.
 """
+import hashlib
 import json
 import os
 import re
@@ -171,4 +172,23 @@ def check_regrtest(b: Build, target: str, smoke: str) -> None:
     assert results["summary"]["unexpected"] == [], text[-3000:]
     assert results["summary"]["tests_run"] >= 2000, results["summary"]
     assert "result: OK (no unexpected result)" in text, text[-3000:]
-    record(f"regrtest-{target}", {"wall": f"{out.seconds:.0f}s", "summary": results["summary"]})
+    record(f"regrtest-{target}-{b.source.name}", {"wall": f"{out.seconds:.0f}s", "summary": results["summary"]})
+
+
+def tree_digest(root: Path) -> str:
+    """sha256 over every path, mode and content of `root` outside cross-build/."""
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if Path(dirpath, d) != root / "cross-build")
+        for name in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]):
+            path = Path(dirpath, name)
+            st = path.lstat()
+            h.update(f"{path.relative_to(root)}\0{st.st_mode:o}\0".encode())
+            h.update(os.readlink(path).encode() if path.is_symlink() else path.read_bytes())
+    return h.hexdigest()
+
+
+# each build's effect on the tree, outside cross-build/: (before, after) digests. Taken
+# around the build itself: python.sh typed by hand writes bytecode into the source's
+# Lib/__pycache__, as upstream's does, and tests run it between the builds.
+TREE_DIGESTS: dict[str, tuple[str, str]] = {}
