@@ -1,5 +1,7 @@
 """CPython's whole test suite on both targets, through wasmbuild's runner, and upstream's
-own single-process command on the same emscripten build; writes bench/TESTSUITE.md.
+own command on the same emscripten build (the tree's `test-args` from
+Platforms/emscripten/config.toml where it has them, else 3.13's CI command); writes
+bench/TESTSUITE.md (--out).
 
     python3 bench/testsuite.py [--cpython PATH] [--jobs 2] [--no-upstream] [--upstream-wasi]
 
@@ -7,9 +9,9 @@ It builds the default source (or PATH) for both targets (a no-op when they are b
 then runs `doit test:<target>` (every module `-m test --list-tests` names, one process
 each, `jobs` at a time) and reads the runner's results.json. The serial time beside the
 wall time is the sum of the modules' own times (what one process at a time would take,
-less the scheduling). Upstream's command is `python.sh -m test -uall --rerun
---single-process`, as CPython's CI runs it for Emscripten, run as typed (the user's
-source tree read-only, as python.sh gives it).
+less the scheduling). Upstream's command (3.13: `-m test -uall --rerun --single-process`;
+3.14.7: `-m test -v -uall --rerun --single-process -W`) runs through python.sh as a user
+types it.
 """
 from __future__ import annotations
 
@@ -23,7 +25,20 @@ from pathlib import Path
 
 from common import PROJECT, base_source
 
-BUILD_DIRS = {"emscripten": "wasm32-emscripten", "wasi": "wasm32-wasip1"}
+BUILD_DIRS = {"emscripten": "wasm32-emscripten", "wasi": "wasm32-wasip1",
+              "emscripten-forky": "wasm32-emscripten-forky", "wasi-forky": "wasm32-wasip1-forky"}
+# upstream's own command where the tree does not say (3.13's CI for Emscripten)
+DEFAULT_UPSTREAM = ["-m", "test", "-uall", "--rerun", "--single-process"]
+
+
+def upstream_test_args(src: Path) -> list[str]:
+    """The tree's own `test-args` (Platforms/emscripten/config.toml, 3.14.4+ and main),
+    else 3.13's CI command."""
+    import tomllib
+    toml = src / "Platforms" / "emscripten" / "config.toml"
+    if toml.is_file():
+        return list(tomllib.loads(toml.read_text()).get("test-args") or DEFAULT_UPSTREAM)
+    return DEFAULT_UPSTREAM
 
 
 def doit(*args, check=True) -> tuple[subprocess.CompletedProcess, float]:
@@ -53,7 +68,7 @@ def upstream(src: Path, target: str, args: list[str], log: Path) -> dict:
     python_sh = src / "cross-build" / BUILD_DIRS[target] / "python.sh"
     start = time.monotonic()
     with open(log, "w") as f:
-        proc = subprocess.run([str(python_sh), "-m", "test", *args], stdout=f, stderr=subprocess.STDOUT,
+        proc = subprocess.run([str(python_sh), *args], stdout=f, stderr=subprocess.STDOUT,
                               cwd=python_sh.parent, stdin=subprocess.DEVNULL)
     return dict(read_upstream_log(log), wall=time.monotonic() - start, exit=proc.returncode)
 
@@ -117,12 +132,13 @@ def main() -> None:
         for cmd, r in up.items():
             log = logs / ("upstream-wasi.log" if cmd.startswith("wasi") else "upstream-emscripten.log")
             r.update(read_upstream_log(log))
-    elif not a.no_upstream and "emscripten" in targets:
+    elif not a.no_upstream and (ems := [t for t in targets if t.startswith("emscripten")]):
         when = f"{time.strftime('%Y-%m-%d %H:%M')}, commit {commit}"
-        up[f"emscripten: -m test -uall --rerun --single-process ({when})"] = upstream(
-            src, "emscripten", ["-uall", "--rerun", "--single-process"], logs / "upstream-emscripten.log")
+        args = upstream_test_args(src)
+        up[f"{ems[0]}: {' '.join(args)} ({when})"] = upstream(src, ems[0], args, logs / "upstream-emscripten.log")
         if a.upstream_wasi:
-            up[f"wasi: -m test ({when})"] = upstream(src, "wasi", [], logs / "upstream-wasi.log")
+            wasi = next(t for t in targets if t.startswith("wasi"))
+            up[f"{wasi}: -m test ({when})"] = upstream(src, wasi, ["-m", "test"], logs / "upstream-wasi.log")
         saved.write_text(json.dumps(up, indent=1))
     if a.upstream_only:
         print(json.dumps(up, indent=1))
@@ -149,7 +165,7 @@ def main() -> None:
         if r["summary"]["unexpected"]:
             w.append("\nUnexpected: " + "; ".join(r["summary"]["unexpected"]))
     if up:
-        w.append("\n## Upstream's own command, on the same build (python.sh, source read-only)\n")
+        w.append("\n## Upstream's own command, on the same build (python.sh as typed)\n")
         w.append("| command | wall | exit | main pass | its summary | --rerun pass | how it ended |")
         w.append("|---|---|---|---|---|---|---|")
         for cmd, r in up.items():

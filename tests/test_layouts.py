@@ -188,6 +188,10 @@ def test_3147_as_upstreams_scripts_run_it(tmp_path):
     assert ems.package.files == ["python.mjs", "python.wasm"] and ems.package.name
     wasi = plan.targets["wasi-forky"].target
     assert [p.why.split(":")[0] for p in wasi.configure.patches] == ["keep stub threads on WASI"]
+    # 3.13's NODERAWFS manifest is dropped (an overlay's null removes an entry), and
+    # forky's own entry for 3.14 added
+    assert list(ems.tests.manifest) == ["test_platform"]
+    assert [p.file for p in ems.source_patches] == ["Python/emscripten_syscalls.c"]
 
 
 def test_main_layout_gets_no_stub_thread_patch(tmp_path):

@@ -76,7 +76,8 @@ def _convert(tp, value, file, path, partial):
         for k, v in value.items():
             if not isinstance(k, str):
                 raise ConfigError(file, _join(path, str(k)), f"keys must be strings, got {kind_of(k)}")
-            out[k] = _convert(args[1], v, file, _join(path, k), partial)
+            # in an overlay, `key: null` removes an entry the base declares
+            out[k] = None if partial and v is None else _convert(args[1], v, file, _join(path, k), partial)
         return out
     if dataclasses.is_dataclass(tp):
         return _convert_dataclass(tp, value, file, path, partial)
@@ -119,7 +120,8 @@ def _convert_dataclass(cls, value, file, path, partial):
     for key, field in fields.items():
         sub = _join(path, key)
         if key in value:
-            kwargs[field.name] = _convert(hints[field.name], value[key], file, sub, partial)
+            kwargs[field.name] = None if partial and value[key] is None else \
+                _convert(hints[field.name], value[key], file, sub, partial)
         elif partial:
             continue
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
