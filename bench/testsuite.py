@@ -116,6 +116,11 @@ def main() -> None:
                     help="report bench/logs/upstream.json (same build) instead of running it again")
     ap.add_argument("--out", default=str(PROJECT / "bench" / "TESTSUITE.md"))
     a = ap.parse_args()
+    # typed by hand python.sh passes the caller's PYTHON* variables on, as upstream's does:
+    # a shell's PYTHONDONTWRITEBYTECODE=1 fails test_pydoc's test_synopsis_sourceless (no
+    # .pyc is written) natively too. Measure what a plain shell gets.
+    import os
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     src = base_source(a.cpython)
     started = time.strftime("%Y-%m-%d %H:%M")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True,

@@ -79,7 +79,9 @@ def edit(path: Path, marker: str) -> None:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tree", default=str(TREE))
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3, help="no-op and C-edit runs of wasmbuild")
+    ap.add_argument("--upstream-repeat", type=int, default=1,
+                    help="of upstream's script, whose every run reconfigures (minutes each)")
     args = ap.parse_args()
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     work = Path(tempfile.mkdtemp(prefix="wasmbuild-bench314-"))
@@ -91,9 +93,10 @@ def main():
             rows.setdefault(scenario, {}).setdefault(t.name, []).append(seconds)
             print(f"[{t.name}] {scenario}: {seconds:.2f} s", flush=True)
         sample("cold build", t.build({"CCACHE_RECACHE": "1"}))
-        for _ in range(args.repeat):
+        repeat = args.repeat if isinstance(t, Ours) else args.upstream_repeat
+        for _ in range(repeat):
             sample("no-op", t.build())
-        for i in range(args.repeat):
+        for i in range(repeat):
             edit(t.src / "Objects" / "listobject.c", f"bench edit {i}")
             sample("C file edited (Objects/listobject.c)", t.build())
     lines = [f"# wasmbuild beside CPython 3.14.7's own Platforms/emscripten ({time.strftime('%Y-%m-%d')}, "
@@ -104,7 +107,8 @@ def main():
     for scenario, r in rows.items():
         ours, theirs = statistics.median(r["wasmbuild"]), statistics.median(r["Platforms/emscripten"])
         lines.append(f"| {scenario} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} |")
-    lines += ["", f"No-op and C edit: medians of {args.repeat}. All samples:", ""]
+    lines += ["", f"No-op and C edit: medians of {args.repeat} (wasmbuild) and {args.upstream_repeat} "
+              f"(upstream's script). All samples:", ""]
     lines += [f"- {sc}: " + "; ".join(f"{n} " + ", ".join(f"{x:.2f}" for x in v) for n, v in r.items())
               for sc, r in rows.items()]
     lines += ["", "Upstream's script, as it is but for: EM_CONFIG (the root's emscripten config), "

@@ -9,6 +9,9 @@ The only changes to what the script does (bench/UPSTREAM-314.md lists them):
   is Debian's 3.4.8 .orig (the script pins 3.4.6, from GitHub), the one wasmbuild builds;
 - that libffi tarball has no generated configure: `autoreconf -fi` runs after unpacking,
   as wasmbuild's libffi step does.
+- the root has no git: a `git` that answers as git does outside a repository (exit 128)
+  is put first on PATH, so the script's SOURCE_DATE_EPOCH probe takes its own
+  "building from a tarball" branch (the tree is a release tarball).
 Nothing else is touched: its configure, make, flags and layout are its own.
 """
 import os
@@ -16,6 +19,7 @@ import runpy
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 
 checkout, downloads, *args = sys.argv[1:]
@@ -48,6 +52,11 @@ def unpack(filename, extract_dir=None, *a, **kw):
 
 tomllib.load = load
 shutil.unpack_archive = unpack
+stub = tempfile.mkdtemp(prefix="no-git-")
+with open(os.path.join(stub, "git"), "w") as f:
+    f.write("#!/bin/sh\necho 'fatal: not a git repository' >&2\nexit 128\n")
+os.chmod(os.path.join(stub, "git"), 0o755)
+os.environ["PATH"] = stub + os.pathsep + os.environ["PATH"]
 os.chdir(checkout)
 sys.argv = [os.path.join(checkout, "Platforms", "emscripten"), *args]
 runpy.run_path(sys.argv[0], run_name="__main__")

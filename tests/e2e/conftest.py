@@ -84,7 +84,7 @@ def source_314(tmp_path_factory) -> Path:
     if not TREE_314.is_file():
         pytest.fail(f"the CPython 3.14.7 tree is missing: {TREE_314} (shared/sources beside the "
                     f"project holds it; see its README)", pytrace=False)
-    work = tmp_path_factory.mktemp("e2e314")
+    work = tmp_path_factory.mktemp("tree314")
     with tarfile.open(TREE_314) as tf:
         tf.extractall(work, filter="tar")
     return work / "Python-3.14.7"

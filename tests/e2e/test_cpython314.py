@@ -65,22 +65,38 @@ def test_noop_314_runs_nothing(emscripten_314, wasi_314):
 
 
 def test_package_314_runs_from_a_third_folder(emscripten_314, tmp_path):
+    """package:emscripten-forky on 3.14.7: python.mjs (NODEFS) with its own entry and the
+    tree's streams.mjs, unpacked where the build never was (a folder with a space), runs
+    from its own stdlib zip; packaging again gives the same bytes."""
+    import hashlib
+    import tarfile
+    from wasmbuild import plan as plans, variables
     out = emscripten_314.doit("package:emscripten-forky")
-    tarball, = (emscripten_314.source / "cross-build" / "packages").glob("python-3.14.7-emscripten-forky.tar.gz")
-    where = tmp_path / "a folder with a space"
-    where.mkdir()
-    subprocess.run(["tar", "xf", str(tarball), "-C", str(where)], check=True)
-    top = where / "python-3.14.7-emscripten-forky"
-    run = subprocess.run([str(top / "python"), "-c", "import sys, decimal, sqlite3; "
-                          "print(sys.prefix); print(sys.path[1])"], capture_output=True, text=True,
-                         cwd=tmp_path, timeout=300)
+    tarball = emscripten_314.source / "cross-build" / "packages" / "python-3.14.7-emscripten-forky.tar.gz"
+    first = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    emscripten_314.doit("forget", "package:emscripten-forky")
+    emscripten_314.doit("package:emscripten-forky")
+    assert hashlib.sha256(tarball.read_bytes()).hexdigest() == first
+    place = tmp_path / "a place"
+    place.mkdir()
+    with tarfile.open(tarball) as tf:
+        tf.extractall(place, filter="tar")
+    top = place / "python-3.14.7-emscripten-forky"
+    assert {"python", "python.mjs", "python.wasm", "node_entry.mjs", "streams.mjs"} <= {p.name for p in top.iterdir()}
+    # node is the toolchain root's: run the launcher there, the package bound at its own path
+    sandbox = plans.make_plan(variables.settings({})).toolchains["emscripten-forky"].sandbox
+    argv, env = sandbox.command([str(top / "python"), "-c", "import sys, decimal, sqlite3; "
+                                 "print(sys.prefix); print(sys.path[1]); print(sys.version.split()[0])"],
+                                place, rw=[place])
+    run = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
-    prefix, zip_entry = run.stdout.strip().splitlines()
+    prefix, zip_entry, version = run.stdout.strip().splitlines()
     assert prefix == str(top), prefix
     assert zip_entry == str(top / "lib" / "python314.zip"), zip_entry
+    assert version == "3.14.7"
     info = json.loads((top / "build-info.json").read_text())
     assert info["cpython"] == "3.14.7"
-    record("package-314", {"wall": f"{out.seconds:.1f}s", "size": tarball.stat().st_size})
+    record("package-314", {"wall": f"{out.seconds:.1f}s", "size": tarball.stat().st_size, "sha256": first})
 
 
 def test_regrtest_subset_emscripten_314(emscripten_314):

@@ -50,19 +50,15 @@ def test_page_runs_python(web_dir, browser):
         page.goto(url)
         page.wait_for_function("document.getElementById('output').textContent.includes('>>> ')",
                                timeout=120_000)
-        page.fill("#input", "import sys; print(sys.platform, sum(range(10)))")
-        page.press("#input", "Enter")
-        page.wait_for_function("document.getElementById('output').textContent.includes('emscripten 45')",
-                               timeout=60_000)
-        page.fill("#input", "import ctypes, decimal, sqlite3; print('modules', ctypes.sizeof(ctypes.c_int), "
-                            "decimal.Decimal(1) / 4, sqlite3.connect(':memory:').execute('select 7').fetchone())")
-        page.press("#input", "Enter")
-        page.wait_for_function("document.getElementById('output').textContent.includes('modules 4 0.25 (7,)')",
-                               timeout=60_000)
-        page.fill("#input", "1/0")
-        page.press("#input", "Enter")
-        page.wait_for_function("document.getElementById('output').textContent.includes('ZeroDivisionError')",
-                               timeout=60_000)
+        for line, shown in [("import sys; print(sys.platform, sum(range(10)))", "emscripten 45"),
+                            ("import ctypes, decimal, sqlite3; print('modules', ctypes.sizeof(ctypes.c_int), "
+                             "decimal.Decimal(1) / 4, sqlite3.connect(':memory:').execute('select 7').fetchone())",
+                             "modules 4 0.25 (7,)"),
+                            ("1/0", "ZeroDivisionError")]:
+            page.fill("#input", line)
+            page.press("#input", "Enter")
+            page.wait_for_function(f"document.getElementById('output').textContent.includes({shown!r})",
+                                   timeout=60_000)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         version = page.inner_text("#output").split("Python ", 1)[-1][:4].strip()
         page.screenshot(path=str(ARTIFACTS / f"web-emscripten-{version}.png"), full_page=True)
