@@ -4,7 +4,6 @@ looks finished (configure's Makefile is removed before configure runs, files are
 written to a temp name and renamed)."""
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import os
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from . import pins, provision, runlog, sharing, textpatch
+from . import digests, pins, provision, runlog, sharing, textpatch
 from .atomic import copy_file, write_text
 from .errors import WasmbuildError
 from .render import render_loader
@@ -157,8 +156,8 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
          sources=None, keep: list[str] = (), source_patches=(), changed: set[str]):
     patched, repatched = write_patched_sources(plan.source.path, source_patches,
                                                cwd / PATCHED_SOURCES, name)
-    forced = force_stale_objects(cwd, plan.source.path,
-                                 [*(sources.changed or [] if sources else []), *repatched], log)
+    changed_sources = (sources.changed if sources else None) or []
+    forced = force_stale_objects(cwd, plan.source.path, [*changed_sources, *repatched], log)
     if str(toolchain_stamp) in changed and (cwd / "Makefile").exists():
         # a different toolchain: nothing it built before may be reused
         full, e = sandbox.command(["make", "clean"], cwd, rw=_rw(plan), ro=[plan.source.path],
@@ -214,10 +213,10 @@ def write_patched_sources(source: Path, patches, dest: Path, name: str):
                                  f"{e.describe()}; the patch does not fit this CPython version "
                                  f"(limit it with an overlay)") from None
         copy = dest / patch.file
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        if before.get(patch.file) != digest or not copy.exists():
+        text_digest = digests.digest(text)
+        if before.get(patch.file) != text_digest or not copy.exists():
             write_text(copy, text)
-        now[patch.file] = digest
+        now[patch.file] = text_digest
         pairs.append((copy, original))
     repatched = sorted(f for f in set(before) | set(now) if before.get(f) != now.get(f))
     if now or before:

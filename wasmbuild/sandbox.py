@@ -39,9 +39,13 @@ class Sandbox:
             env.update({k: os.environ[k] for k in PASS_ENV if k in os.environ})
             base = BASE_PATH
         env.update(self.env)
-        env["PATH"] = ":".join([*self.path, base])
+        env["PATH"] = self._search_path(base)
         env.update(extra or {})
         return env
+
+    def _search_path(self, base: str = BASE_PATH) -> str:
+        """PATH: the toolchain's own folders before `base`."""
+        return ":".join([*self.path, base])
 
     def command(self, argv: list[str], cwd: Path, rw: list[Path] = (), ro: list[Path] = (),
                 extra_env: dict[str, str] | None = None, network: bool = False,
@@ -115,7 +119,7 @@ class Sandbox:
             if os.path.lexists(str(root) + own):
                 overlays.append((str(root) + own, own))
         # the toolchain's own variables, not a build command's HOME, TMPDIR and LANG
-        env = {**self.env, "PATH": ":".join([*self.path, BASE_PATH])}
+        env = {**self.env, "PATH": self._search_path()}
         return {"provider": self.provider, "root": str(root), "source": str(source),
                 "overlays": overlays,
                 "writable": [(str(root) + p, p) for p in self.writable],
