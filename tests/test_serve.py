@@ -1,4 +1,4 @@
-"""wasmbuild.serve: MIME types, isolation headers, and nothing served outside the root.
+"""wasmbuild.web.serve: MIME types, isolation headers, and nothing served outside the root.
 
 Requests go over a raw socket so that "..", "%2e%2e" and "%2F" reach the
 server exactly as written (an HTTP client library might normalise them).
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from wasmbuild.serve import make_server
+from wasmbuild.web.serve import make_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 SECRET = b"outside-the-root secret"
@@ -220,7 +220,7 @@ def test_binds_localhost_and_shuts_down_cleanly(site):
 def test_main_exits_cleanly_on_sigint(site):
     env = dict(os.environ, PYTHONPATH=str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wasmbuild.serve", str(site), "--port", "0"],
+        [sys.executable, "-m", "wasmbuild.web.serve", str(site), "--port", "0"],
         cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         # A background job of a non-interactive shell inherits SIGINT as
         # ignored; undo that so the test also works when pytest runs with "&".

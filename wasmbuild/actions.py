@@ -440,7 +440,7 @@ def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: 
 
 
 def serve_web(web_dir):
-    from .serve import main
+    from .web.serve import main
     return None if main([str(web_dir)]) in (0, None) else TaskFailed("server failed")
 
 

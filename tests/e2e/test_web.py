@@ -20,7 +20,7 @@ def web_dir(request):
 
 
 def _serve(folder, isolation):
-    from wasmbuild.serve import make_server
+    from wasmbuild.web.serve import make_server
     server = make_server(folder, port=0, isolation=isolation)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/python.html"

@@ -1,6 +1,6 @@
 """A small static web server for the CPython-in-the-browser example folder.
 
-    python -m wasmbuild.serve FOLDER [--bind 127.0.0.1] [--port 8000] [--no-isolation]
+    python -m wasmbuild.web.serve FOLDER [--bind 127.0.0.1] [--port 8000] [--no-isolation]
 
 The example's worker reads stdin through a SharedArrayBuffer, which a browser
 only allows on a "cross-origin isolated" page, i.e. one served with COOP/COEP
@@ -194,7 +194,7 @@ def make_server(root: Path, host: str = "127.0.0.1", port: int = 0,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m wasmbuild.serve",
+        prog="python -m wasmbuild.web.serve",
         description="Serve the CPython-in-the-browser folder with cross-origin isolation headers.")
     parser.add_argument("folder", type=Path, help="the folder holding python.html etc.")
     parser.add_argument("--bind", default="127.0.0.1",
