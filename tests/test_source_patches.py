@@ -64,3 +64,24 @@ def test_the_build_namespace_sees_the_copy_at_the_originals_path(tmp_path):
 def test_the_system_provider_refuses_source_patches_in_one_line(tmp_path):
     with pytest.raises(WasmbuildError, match="need the debian-root provider"):
         Sandbox("system").command(["make"], tmp_path, files=[(tmp_path / "a", tmp_path / "b")])
+
+
+def test_the_system_provider_goes_without_an_optional_patch_and_says_so(capfd):
+    from dataclasses import replace
+    from wasmbuild.actions import applicable_patches
+    required, optional = _patch(), replace(_patch(), file="Programs/python.c", optional=True)
+    assert applicable_patches(Sandbox("system"), [required, optional], "make_host:wasi") == [required]
+    out = capfd.readouterr()
+    assert "without the source patch of Programs/python.c" in out.out + out.err
+    # in a mount namespace every patch applies
+    assert applicable_patches(Sandbox("debian-root"), [required, optional], "m") == [required, optional]
+
+
+def test_the_wasi_targets_start_in_the_callers_folder_by_an_optional_patch():
+    from pathlib import Path
+    from wasmbuild import config
+    targets = Path(__file__).resolve().parents[1] / "targets"
+    for name in ("wasm32-wasi", "wasm32-wasi-forky"):
+        patch, = config.load_target(targets / f"{name}.yaml", "3.13.5").source_patches
+        assert (patch.file, patch.optional) == ("Programs/python.c", True)
+        assert "chdir(pwd)" in patch.replace[0].new

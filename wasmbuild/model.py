@@ -146,6 +146,9 @@ class SourcePatch:
     why: str
     replace: list[Replace]
     issue: str = ""                # upstream issue or PR
+    # true: a convenience the build can go without where it cannot be applied
+    # (provider=system has no mount namespace to show the copy): skipped with a note
+    optional: bool = False
 
 
 @dataclass
@@ -154,6 +157,10 @@ class Configure:
     wrapper: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     config_site: str | None = None
+    # answers of wasmbuild's own that override the config.site's: written to a file in the
+    # build dir that CONFIG_SITE names after config_site (autoconf 2.70+ reads each file
+    # it lists, in order); the reason for each in a YAML comment beside it
+    site_vars: dict[str, str] = field(default_factory=dict)
     patches: list[ScriptPatch] = field(default_factory=list)
 
 

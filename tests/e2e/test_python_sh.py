@@ -30,9 +30,9 @@ def _root_entries(b) -> set[str]:
     return {str(p.relative_to(root)) for p in Path(root).glob("*/*")} | set(os.listdir(root))
 
 
-# WASI: the guest does not start in the caller's folder yet (the PWD .pth did not take
-# effect in CI: "can't open file '//s.py'"), so only the Emscripten builds are held to it
-@pytest.mark.parametrize("build", ["emscripten", "emscripten_314"])
+# WASI too: the guest starts in the caller's folder (PWD; main() changes into it), so a
+# script named relatively opens, and os.getcwd() is that folder
+@pytest.mark.parametrize("build", ["emscripten", "emscripten_314", "wasi", "wasi_314"])
 @pytest.mark.parametrize("where", ["/var/tmp", "~"])
 def test_a_script_sees_the_host_from_any_folder(build, where, request, tmp_path):
     b = request.getfixturevalue(build)
