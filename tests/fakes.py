@@ -23,6 +23,9 @@ for a in "$@"; do case "$a" in --srcdir=*) srcdir=$(cd "${a#--srcdir=}" && pwd);
 echo "configure $(basename "$PWD") $*" >> "$FAKE_RUNS"
 for a in "$@"; do case "$a" in --fail-configure) echo "configure: error: asked to fail" >&2; exit 1;; esac; done
 printf '%s\n' "$@" > configure.args
+# the site scripts, as autoconf 2.70+ reads them: every file CONFIG_SITE lists, in order
+for site in $CONFIG_SITE; do if [ -f "$site" ]; then . "$site"; fi; done
+echo "ac_cv_fake_site=${ac_cv_fake_site:-unset}" > configure.site-answers
 # CPython's configure: the build Python must exist and be of the source's major.minor
 version=$(sed -n 's/^#define PY_VERSION "\([0-9]*\.[0-9]*\).*/\1/p' "$srcdir/Include/patchlevel.h")
 for a in "$@"; do case "$a" in --with-build-python=*)

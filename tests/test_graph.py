@@ -1,4 +1,5 @@
 """The task graph on a fake CPython tree with fake toolchain executables."""
+from pathlib import Path
 import re
 import subprocess
 import sys
@@ -468,3 +469,21 @@ def test_configure_patches_edit_a_copy_run_with_a_relative_srcdir(fake):
     assert out.returncode != 0
     lines = [l for l in (out.stdout + out.stderr).splitlines() if "configure.patches[0]" in l]
     assert lines and "not found" in lines[0] and "limit it with an overlay" in lines[0], out.stdout + out.stderr
+
+
+def test_site_vars_are_read_after_the_config_site_and_reconfigure_only_that_host(fake):
+    """configure.site_vars: wasmbuild's own answers, in a site script in the build dir that
+    CONFIG_SITE lists after the tree's config.site (the source is not written)."""
+    fake.doit("host:emscripten", "host:wasi")
+    bdir = fake.cross_build / "wasm32-emscripten"
+    assert (bdir / "configure.site-answers").read_text().strip() == "ac_cv_fake_site=unset"
+    fake.edit_target("wasm32-emscripten.yaml",
+                     lambda d: d["configure"].update(site_vars={"ac_cv_fake_site": "from the yaml"}))
+    fake.reset_runs()
+    out = fake.doit("host:emscripten", "host:wasi")
+    assert "configure_host:emscripten" in ran(out) and "configure_host:wasi" not in ran(out)
+    assert (bdir / "configure.site-answers").read_text().strip() == "ac_cv_fake_site=from the yaml"
+    assert [p.relative_to(fake.cross_build) for p in fake.src.rglob("config.site-wasmbuild")] \
+        == [Path("wasm32-emscripten/config.site-wasmbuild")]
+    fake.reset_runs()
+    assert "configure_host:emscripten" not in ran(fake.doit("host:emscripten"))     # a no-op

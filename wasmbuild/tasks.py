@@ -84,11 +84,17 @@ class Graph:
                 env.update(dp.dep.provides)
             site = conf.config_site
             if site:
-                env["CONFIG_SITE"] = site
                 file_dep.append(site)
-            key_extra = [Path(site).read_text() if site and Path(site).exists() else None]
+            sites = [site] if site else []
+            if conf.site_vars:
+                sites.append(str(cwd / actions.SITE_VARS_FILE))
+                settings_extra["site_vars"] = conf.site_vars
+            if sites:
+                env["CONFIG_SITE"] = " ".join(sites)
+            key_extra = [Path(site).read_text() if site and Path(site).exists() else None,
+                         *([conf.site_vars] if conf.site_vars else [])]
             setup_local = tgt.target.setup_local
-            settings_extra = {"setup_local": digest(setup_local)}
+            settings_extra["setup_local"] = digest(setup_local)
             # configure made the build dir: cleaning it removes the dir (and a Setup.local
             # that wasmbuild wrote into the source)
             clean.append((actions.remove_setup_local, [plan.state_dir / "setup-local.json"]))
@@ -101,7 +107,7 @@ class Graph:
             "actions": [action(plan, task, actions.configure, plan, tp.sandbox, cwd=cwd, argv=argv,
                                env=env, key_parts=key_parts, identity=tp.identity,
                                setup_local=setup_local, pinned=pinned,
-                               patches=conf.patches)],
+                               patches=conf.patches, site_vars=conf.site_vars)],
             "file_dep": file_dep,
             "task_dep": task_dep,
             "uptodate": [config_changed({"argv": argv, "env": env, **settings_extra,
