@@ -1,4 +1,5 @@
-"""wasmbuild.web.serve: MIME types, isolation headers, and nothing served outside the root.
+"""wasmbuild.web.serve: MIME types, isolation headers, nothing served outside the root,
+precompressed siblings by Accept-Encoding, and ETag validators (304).
 
 Requests go over a raw socket so that "..", "%2e%2e" and "%2F" reach the
 server exactly as written (an HTTP client library might normalise them).
@@ -88,9 +89,11 @@ def port_no_isolation(site):
     stop(server, thread)
 
 
-def request(port, method, target, body=b""):
+def request(port, method, target, body=b"", headers=None):
     """Send one request verbatim; return (status, {lowercased header: value}, body)."""
     head = f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+    for name, value in (headers or {}).items():
+        head += f"{name}: {value}\r\n"
     if body or method == "POST":
         head += f"Content-Length: {len(body)}\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
@@ -257,3 +260,149 @@ def _read_line(pipe, timeout):
                 break
             data += chunk
     return data
+
+
+# ---------------------------------------------------------------- compression, validators
+
+WASM = b"\x00asm\x01\x00\x00\x00" + bytes(range(256)) * 64
+
+
+@pytest.fixture
+def packed(tmp_path):
+    """A folder as web: leaves it: python.wasm with .br and .gz siblings (made by the real
+    compressors), python.mjs with a .gz only, python.html with none."""
+    from wasmbuild.web import compress
+    root = tmp_path / "web"
+    root.mkdir()
+    (root / "python.wasm").write_bytes(WASM)
+    (root / "python.mjs").write_bytes(b"export default 1;\n" * 50)
+    (root / "python.html").write_bytes(b"<!doctype html>")
+    compress.compress_folder(root, ["*.wasm", "*.mjs"], tmp_path / "state.json")
+    (root / "python.mjs.br").unlink()
+    server, thread = start(root)
+    yield root, server.server_address[1]
+    stop(server, thread)
+
+
+def decoded(headers, body):
+    import gzip
+
+    import brotli
+    coding = headers.get("content-encoding")
+    return {None: lambda b: b, "gzip": gzip.decompress, "br": brotli.decompress}[coding](body)
+
+
+@pytest.mark.parametrize("accept, coding", [
+    ("gzip, deflate, br, zstd", "br"),          # what Chromium sends
+    ("br", "br"),
+    ("gzip", "gzip"),
+    ("br;q=0.5, gzip", "gzip"),                 # the client's q-values first
+    ("br;q=0, gzip;q=0.1", "gzip"),
+    ("gzip;q=0, br;q=0", None),
+    ("*", "br"),
+    ("*;q=0, gzip", "gzip"),
+    ("deflate, zstd", None),
+    ("identity", None),
+    (None, None),                               # no header: identity
+    ("GZIP", "gzip"),                           # codings are case-insensitive
+    ("br;q=bogus, gzip", "gzip"),
+])
+def test_accept_encoding_picks_the_sibling(packed, accept, coding):
+    root, port = packed
+    headers = {"Accept-Encoding": accept} if accept is not None else {}
+    status, h, body = request(port, "GET", "/python.wasm", headers=headers)
+    assert status == 200
+    assert h.get("content-encoding") == coding
+    assert h["content-type"] == "application/wasm"       # the file's type, whatever the coding
+    assert h["vary"] == "Accept-Encoding"
+    assert h["content-length"] == str(len(body))
+    assert decoded(h, body) == WASM
+    if coding:
+        assert len(body) < len(WASM)
+    assert_isolated(h)
+
+
+def test_missing_sibling_falls_back_to_the_next_coding(packed):
+    root, port = packed
+    status, h, body = request(port, "GET", "/python.mjs", headers={"Accept-Encoding": "br, gzip"})
+    assert (status, h.get("content-encoding")) == (200, "gzip")
+    status, h, body = request(port, "GET", "/python.mjs", headers={"Accept-Encoding": "br"})
+    assert (status, h.get("content-encoding"), body) == (200, None, b"export default 1;\n" * 50)
+    status, h, body = request(port, "GET", "/python.html", headers={"Accept-Encoding": "br, gzip"})
+    assert (h.get("content-encoding"), body) == (None, b"<!doctype html>")
+
+
+def test_a_sibling_older_than_its_file_is_never_sent(packed):
+    """A page edited after web: must not be answered with its old content, compressed."""
+    root, port = packed
+    wasm = root / "python.wasm"
+    wasm.write_bytes(WASM + b"edited")
+    later = wasm.stat().st_mtime_ns + 5_000_000_000
+    os.utime(wasm, ns=(later, later))
+    status, h, body = request(port, "GET", "/python.wasm", headers={"Accept-Encoding": "br, gzip"})
+    assert (status, h.get("content-encoding"), body) == (200, None, WASM + b"edited")
+
+
+def test_head_with_a_coding_sends_the_siblings_headers(packed):
+    root, port = packed
+    status, h, body = request(port, "HEAD", "/python.wasm", headers={"Accept-Encoding": "br"})
+    assert (status, body, h["content-encoding"]) == (200, b"", "br")
+    assert h["content-length"] == str((root / "python.wasm.br").stat().st_size)
+
+
+def test_etag_and_not_modified(packed):
+    root, port = packed
+    _, plain, body = request(port, "GET", "/python.wasm")
+    _, br, _ = request(port, "GET", "/python.wasm", headers={"Accept-Encoding": "br"})
+    etag = plain["etag"]
+    assert etag.startswith('"') and etag.endswith('"') and len(etag) > 10
+    assert br["etag"] != etag                      # another representation, another tag
+    assert request(port, "GET", "/python.wasm")[1]["etag"] == etag     # stable
+    # the browser revalidates its copy (Cache-Control: no-cache): 304, no body
+    status, h, body = request(port, "GET", "/python.wasm", headers={"If-None-Match": etag})
+    assert (status, body) == (304, b"")
+    assert h["etag"] == etag and h["vary"] == "Accept-Encoding"
+    assert h["cache-control"] == "no-cache"
+    assert_isolated(h)
+    for inm in (f'"x", {etag}', f"W/{etag}", "*"):
+        assert request(port, "GET", "/python.wasm", headers={"If-None-Match": inm})[0] == 304
+    assert request(port, "GET", "/python.wasm",
+                   headers={"If-None-Match": br["etag"], "Accept-Encoding": "br"})[0] == 304
+    # the identity tag does not validate the brotli bytes, nor a stale tag new bytes
+    assert request(port, "GET", "/python.wasm",
+                   headers={"If-None-Match": etag, "Accept-Encoding": "br"})[0] == 200
+    (root / "python.wasm").write_bytes(WASM + b"new")
+    status, h, body = request(port, "GET", "/python.wasm", headers={"If-None-Match": etag})
+    assert (status, body) == (200, WASM + b"new") and h["etag"] != etag
+
+
+def test_same_bytes_rewritten_keep_their_etag(packed):
+    """web: copies python.wasm again (a new file, a new mtime): the tag is the bytes'."""
+    root, port = packed
+    etag = request(port, "GET", "/python.wasm")[1]["etag"]
+    (root / "python.wasm").unlink()
+    (root / "python.wasm").write_bytes(WASM)
+    assert request(port, "GET", "/python.wasm", headers={"If-None-Match": etag})[0] == 304
+
+
+def test_a_sibling_symlinked_outside_is_not_followed(tmp_path):
+    root = tmp_path / "web"
+    root.mkdir()
+    (root / "a.js").write_bytes(b"console.log(1);\n")
+    (tmp_path / "secret.gz").write_bytes(SECRET)
+    (root / "a.js.gz").symlink_to(tmp_path / "secret.gz")
+    server, thread = start(root)
+    try:
+        status, h, body = request(server.server_address[1], "GET", "/a.js",
+                                  headers={"Accept-Encoding": "gzip"})
+        assert (status, h.get("content-encoding"), body) == (200, None, b"console.log(1);\n")
+    finally:
+        stop(server, thread)
+
+
+def test_accepted_codings_parser():
+    from wasmbuild.web.serve import accepted_codings
+    assert accepted_codings("gzip, deflate, br, zstd") == ["br", "gzip"]
+    assert accepted_codings("gzip;q=1.0, br;q=0.9") == ["gzip", "br"]
+    assert accepted_codings(" br ; q=0 ,gzip") == ["gzip"]
+    assert accepted_codings("") == [] and accepted_codings(None) == []

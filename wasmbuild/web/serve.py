@@ -8,17 +8,31 @@ headers; `python -m http.server` does not send them, hence this.
 
 It is a development server: standard library only, GET/HEAD only, and it
 serves nothing but the regular files inside FOLDER.
+
+What makes the page load fast is done here as a production server would:
+- a file with a precompressed sibling made at `web:` time (`X.br`, `X.gz`; see
+  compress.py) is sent as that sibling with `Content-Encoding` when the request's
+  `Accept-Encoding` allows it (brotli first), `Vary: Accept-Encoding` always;
+  a sibling older than its file is stale and never sent;
+- every file carries a strong `ETag` (a digest of the bytes sent), and a request
+  whose `If-None-Match` names it gets `304 Not Modified`: with `no-cache`, a
+  reload revalidates each file and downloads only what changed.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
+import stat
 import sys
+import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote
+
+from .compress import SIBLINGS
 
 # Explicit types rather than the `mimetypes` module: that one reads the host's
 # /etc/mime.types, and browsers refuse to compile .wasm streamed with anything
@@ -42,6 +56,44 @@ ISOLATION_HEADERS = {
     "Cross-Origin-Embedder-Policy": "require-corp",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+
+
+# The codings a sibling may carry, in the server's order of preference: brotli is
+# smaller than gzip for every file here, so it wins a tie of the client's q-values.
+PREFERENCE = tuple(SIBLINGS)
+
+
+def accepted_codings(header: str | None) -> list[str]:
+    """The content codings of PREFERENCE that an Accept-Encoding header allows, best
+    first (by the client's q-value, then the server's preference). No header: none
+    (identity), as browsers always send one and other clients may not decode."""
+    if not header:
+        return []
+    q = {}
+    for item in header.split(","):
+        name, _, params = item.strip().partition(";")
+        name = name.strip().lower()
+        if not name:
+            continue
+        weight = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0          # unreadable: do not guess that it is allowed
+        q[name] = weight
+    wildcard = q.get("*", 0.0)
+    allowed = [(q.get(c, wildcard), -i, c) for i, c in enumerate(PREFERENCE)]
+    return [c for weight, _, c in sorted(allowed, reverse=True) if weight > 0]
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/ is ignored."""
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
 class _Refused(Exception):
@@ -113,18 +165,60 @@ class StaticHandler(BaseHTTPRequestHandler):
         except OSError:  # unreadable, or vanished since _resolve()
             self.send_error(HTTPStatus.NOT_FOUND)
             return
+        suffix = os.path.splitext(path)[1].lower()
+        content_type = CONTENT_TYPES.get(suffix, DEFAULT_CONTENT_TYPE)
         with f:
-            size = os.fstat(f.fileno()).st_size
-            self.send_response(HTTPStatus.OK)
-            suffix = os.path.splitext(path)[1].lower()
-            self.send_header("Content-Type", CONTENT_TYPES.get(suffix, DEFAULT_CONTENT_TYPE))
-            self.send_header("Content-Length", str(size))
+            coding, sibling = self._sibling(path, os.fstat(f.fileno()))
+            body = sibling or f           # what is sent; closing f twice is harmless
+            with body:
+                self._send_file(body, content_type, coding, send_body)
+
+    def _send_file(self, f, content_type: str, coding: str | None, send_body: bool) -> None:
+        st = os.fstat(f.fileno())
+        etag = self.server.etag(f, st)
+        inm = self.headers.get("If-None-Match")
+        if inm is not None and _etag_matches(inm, etag):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.send_header("ETag", etag)
+            self.send_header("Vary", "Accept-Encoding")
             self.end_headers()
-            if send_body:
-                try:
-                    shutil.copyfileobj(f, self.wfile)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the browser went away (e.g. reload); not our error
+            return
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", content_type)
+        if coding:
+            self.send_header("Content-Encoding", coding)
+        self.send_header("Content-Length", str(st.st_size))
+        self.send_header("ETag", etag)
+        # the same URL has other bytes for another Accept-Encoding: caches must know
+        self.send_header("Vary", "Accept-Encoding")
+        self.end_headers()
+        if send_body:
+            try:
+                shutil.copyfileobj(f, self.wfile)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the browser went away (e.g. reload); not our error
+
+    def _sibling(self, path: str, st: os.stat_result):
+        """(coding, open file) of the precompressed sibling to send, or (None, None).
+
+        A sibling is used only when it is a regular file inside the root and not
+        older than the file itself: an edited file must never be answered with the
+        compressed bytes of its previous content."""
+        for coding in accepted_codings(self.headers.get("Accept-Encoding")):
+            candidate = path + SIBLINGS[coding]
+            try:
+                real = self._inside_root(candidate)
+            except _Refused:
+                continue
+            try:
+                g = open(real, "rb")
+            except OSError:
+                continue
+            gst = os.fstat(g.fileno())
+            if stat.S_ISREG(gst.st_mode) and gst.st_mtime_ns >= st.st_mtime_ns:
+                return coding, g
+            g.close()
+        return None, None
 
     def _resolve(self, raw: str) -> str | _Redirect:
         """Map the raw request target to a regular file inside the root.
@@ -179,17 +273,39 @@ class StaticHandler(BaseHTTPRequestHandler):
         return real
 
 
+class StaticServer(ThreadingHTTPServer):
+    """The handler reads its settings from the server it belongs to."""
+
+    def __init__(self, address, real_root: str, isolation: bool):
+        super().__init__(address, StaticHandler)
+        self.real_root = real_root
+        self.isolation = isolation
+        self._etags: dict[tuple, str] = {}
+        self._etags_lock = threading.Lock()
+
+    def etag(self, f, st: os.stat_result) -> str:
+        """A strong validator of an open file's bytes, computed once per version of the
+        file (device, inode, size, mtime): a folder assembled again with the same bytes
+        keeps its ETags, so the browser's copy is still good (304)."""
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._etags_lock:
+            known = self._etags.get(key)
+        if known is None:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()[:32]
+            f.seek(0)
+            known = f'"{digest}"'
+            with self._etags_lock:
+                self._etags[key] = known
+        return known
+
+
 def make_server(root: Path, host: str = "127.0.0.1", port: int = 0,
-                isolation: bool = True) -> ThreadingHTTPServer:
+                isolation: bool = True) -> StaticServer:
     """Bind (but do not start) a server for `root`; port 0 picks a free port."""
     real_root = os.path.realpath(root)
     if not os.path.isdir(real_root):
         raise NotADirectoryError(f"not a directory: {root}")
-    server = ThreadingHTTPServer((host, port), StaticHandler)
-    # The handler reads its settings from the server it belongs to.
-    server.real_root = real_root
-    server.isolation = isolation
-    return server
+    return StaticServer((host, port), real_root, isolation)
 
 
 def main(argv: list[str] | None = None) -> int:

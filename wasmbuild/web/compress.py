@@ -1,0 +1,123 @@
+"""Precompressed siblings of the web folder's files, made at `web:` time: X.br and X.gz.
+
+serve.py sends a sibling instead of X when the browser accepts its coding, so the
+compression costs nothing per request and can be the slowest, smallest one.
+
+The same bytes in, the same bytes out, on every machine:
+- brotli: PyPI's `brotli` (Google's own bindings, which bundle the C library),
+  pinned to one version in pyproject.toml. Brotli's output depends on the library's
+  version; Debian's `brotli` differs by release (bookworm 1.0.9, trixie 1.1.0), so
+  the host's command would give other bytes on another host.
+- gzip: the standard library's zlib at level 9, with no name and no time in the
+  header (mtime=0).
+
+A sibling is written only when it is smaller than the file. What was compressed is
+recorded (`state`: name -> digest of the file and of its siblings), so that assembling
+the folder again with the same python.wasm does not spend the seconds again.
+"""
+from __future__ import annotations
+
+import fnmatch
+import gzip
+import json
+import os
+from pathlib import Path
+
+from ..atomic import atomic_path, write_text
+from ..digests import hash_file
+
+# coding (as in Content-Encoding) -> the sibling's suffix, in the server's order of
+# preference (serve.py): brotli is the smaller of the two for every file here
+SIBLINGS = {"br": ".br", "gzip": ".gz"}
+
+# Brotli's densest setting: quality 11 with the largest standard window (16 MiB), which
+# finds repeats across the whole of python.wasm. Decoding is as fast at any quality.
+BROTLI_QUALITY = 11
+BROTLI_WINDOW = 24
+GZIP_LEVEL = 9
+
+
+def brotli_bytes(data: bytes) -> bytes:
+    import brotli   # here: only web: needs it
+    return brotli.compress(data, mode=brotli.MODE_GENERIC, quality=BROTLI_QUALITY,
+                           lgwin=BROTLI_WINDOW)
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+_COMPRESSORS = {"br": brotli_bytes, "gzip": gzip_bytes}
+
+
+def selected(folder: Path, patterns: list[str]) -> list[Path]:
+    """The folder's regular files whose names match one of the patterns, siblings never."""
+    sibling_suffixes = tuple(SIBLINGS.values())
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and not p.name.endswith(sibling_suffixes)
+                  and any(fnmatch.fnmatchcase(p.name, pat) for pat in patterns))
+
+
+def compress_folder(folder: Path, patterns: list[str], state: Path) -> list[dict]:
+    """Write X.br and X.gz beside each selected file X (when smaller than X); remove
+    siblings of files that are no longer selected or no longer shrink. Returns one
+    row per file: name and sizes (raw, and per coding; None where none is kept)."""
+    try:
+        known = json.loads(state.read_text())
+    except (OSError, ValueError):
+        known = {}
+    files = selected(folder, patterns)
+    rows, record = [], {}
+    for path in files:
+        digest = hash_file(path, "sha256")
+        row = {"name": path.name, "raw": path.stat().st_size}
+        previous = known.get(path.name, {})
+        entry = {"sha256": digest}
+        for coding, suffix in SIBLINGS.items():
+            sibling = path.with_name(path.name + suffix)
+            done = previous.get(coding)
+            if (previous.get("sha256") == digest and done is not None
+                    and (done == "none" and not sibling.exists()
+                         or done != "none" and sibling.is_file()
+                         and hash_file(sibling, "sha256") == done)):
+                entry[coding] = done          # made from these bytes before: kept
+                row[coding] = None
+                if done != "none":
+                    row[coding] = sibling.stat().st_size
+                    _touch_after(sibling, path)
+                continue
+            packed = _COMPRESSORS[coding](path.read_bytes())
+            if len(packed) < row["raw"]:
+                with atomic_path(sibling) as tmp:
+                    tmp.write_bytes(packed)
+                entry[coding] = hash_file(sibling, "sha256")
+                row[coding] = len(packed)
+            else:
+                sibling.unlink(missing_ok=True)
+                entry[coding] = "none"
+                row[coding] = None
+        record[path.name] = entry
+        rows.append(row)
+    chosen = {p.name for p in files}
+    for p in folder.iterdir():
+        for suffix in SIBLINGS.values():
+            if p.name.endswith(suffix) and p.name[:-len(suffix)] not in chosen:
+                p.unlink()            # a sibling whose file is gone or no longer compressed
+    write_text(state, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return rows
+
+
+def _touch_after(sibling: Path, original: Path) -> None:
+    """A kept sibling must not look older than its file, which web: has just copied
+    again (serve.py never sends a sibling older than its file: it would be stale)."""
+    o = original.stat().st_mtime_ns
+    if sibling.stat().st_mtime_ns < o:
+        os.utime(sibling, ns=(o, o))
+
+
+def table(rows: list[dict]) -> list[str]:
+    """The sizes for the log: one line per file, in bytes."""
+    def size(n):
+        return "-" if n is None else f"{n:,}"
+    return [f"{r['name']}: {r['raw']:,} raw, {size(r.get('gzip'))} gzip, {size(r.get('br'))} brotli"
+            for r in rows]
