@@ -40,6 +40,16 @@ answer=$(sed -n 's/^# answer: //p' "$0")
 cached=$(sed -n 's/^ac_cv_fake_answer=//p' config.cache 2>/dev/null)
 answer=${cached:-$answer}
 echo "ac_cv_fake_answer=$answer" > config.cache
+# as 3.13's configure declares modules n/a (the text configure.patches edits)
+case $ac_sys_system in #(
+  Emscripten|WASI) :
+
+
+
+    py_cv_module__curses=n/a
+    py_cv_module__curses_panel=n/a
+ ;;
+esac
 touch config.status
 cat > Makefile <<EOF
 FAKE_ANSWER=$answer
@@ -242,7 +252,9 @@ class FakeProject:
         dest.mkdir()
         for path in (PROJECT / "targets").glob("*.yaml"):
             data = yaml.safe_load(path.read_text())
-            for dep in data.get("dependencies", []):
+            overlays = [o.get("set", {}) for o in [*data.get("overlays", []), *data.get("overlays+", [])]]
+            for dep in [*data.get("dependencies", []),
+                        *(d for o in overlays for d in o.get("dependencies+", []))]:
                 if "download" not in dep:
                     continue
                 dep["download"] = self.fake_download(dep["name"], dep["version"])

@@ -40,7 +40,8 @@ def test_layout_chooses_config_site_and_dependencies(tmp_path, layout):
         assert t.configure.config_site == str(tree / ems_site), name
         deps = [d.name for d in t.dependencies]
         if layout == "3.13":
-            assert deps == ["libffi", "ports"] and t.artifacts == ["python.js", "python.wasm"]
+            # ncurses: 3.13's pyrepl needs _curses (3.14 reads terminfo in Python)
+            assert deps == ["libffi", "ports", "ncurses"] and t.artifacts == ["python.js", "python.wasm"]
         else:
             # upstream builds mpdecimal too, and one python.mjs for Node and browsers
             assert deps == ["libffi", "ports", "mpdecimal"] and t.artifacts == ["python.mjs", "python.wasm"]
@@ -197,3 +198,24 @@ def test_3147_as_upstreams_scripts_run_it(tmp_path):
 def test_main_layout_gets_no_stub_thread_patch(tmp_path):
     _, plan = _plan(tmp_path, "main")
     assert plan.targets["wasi-forky"].target.configure.patches == []
+
+
+@pytest.mark.parametrize("layout", CASES)
+def test_every_node_entry_imports_only_loaders_that_are_rendered(tmp_path, layout):
+    """node_tty.mjs (pyrepl's termios) goes with 3.13's NODERAWFS entry and with the tree's
+    streams.mjs (3.14.4+); a 3.14.0 tree has neither streams.mjs nor node_tty.mjs, and
+    its entry imports neither."""
+    import re
+    from wasmbuild.render import render_loader
+    tree, plan = _plan(tmp_path, layout)
+    with_tty = layout == "3.13" or (tree / "Platforms/emscripten/streams.mjs").exists()
+    for name in ("emscripten", "emscripten-forky"):
+        tgt = plan.targets[name]
+        if tgt.unsupported:
+            continue
+        outputs = {l.output.rsplit("/", 1)[-1] for l in tgt.target.loaders}
+        entry = next(l for l in tgt.target.loaders if l.output.endswith("node_entry.mjs"))
+        text = render_loader(plan.settings.templates_dir, entry, dict(tgt.context, runner=tgt.target.runner))
+        imported = set(re.findall(r'from "\./([^"]+)"', text)) - {tgt.target.vars["interpreter"]}
+        assert imported <= outputs, (name, imported, outputs)
+        assert ("node_tty.mjs" in imported) == with_tty, (name, imported)

@@ -29,8 +29,10 @@ class Terminal:
     def send(self, *keys):
         subprocess.run([self.tmux, "send-keys", "-t", self.name, *keys], check=True)
 
-    def screen(self) -> str:
-        return subprocess.run([self.tmux, "capture-pane", "-p", "-t", self.name, "-S", "-200"],
+    def screen(self, escapes=False) -> str:
+        """The pane's text; with `escapes`, its colours as escape sequences too."""
+        return subprocess.run([self.tmux, "capture-pane", "-p", *(["-e"] if escapes else []),
+                               "-t", self.name, "-S", "-200"],
                               capture_output=True, text=True, check=True).stdout
 
     def wait_for(self, text, timeout=60) -> str:
@@ -46,14 +48,23 @@ class Terminal:
         subprocess.run([self.tmux, "kill-session", "-t", self.name], capture_output=True)
 
 
-def test_pyrepl_in_nodes_terminal_314(emscripten_314, tmux, tmp_path):
+# 3.13.5 (NODERAWFS, Emscripten 3.1.69: ncurses and fcntl built for it, node_tty.mjs over
+# the host's descriptors) and 3.14.7 (NODEFS and the tree's streams.mjs, Emscripten 6.0.5)
+BUILDS = ["emscripten", "emscripten_314"]
+
+
+@pytest.mark.parametrize("build", BUILDS)
+def test_pyrepl_in_nodes_terminal(build, request, tmux, tmp_path):
+    b = request.getfixturevalue(build)
     home = tmp_path / "home"
     home.mkdir()
     start = time.monotonic()
-    term = Terminal(tmux, str(emscripten_314.python_sh), tmp_path, f"HOME={home} TERM=xterm-256color")
+    term = Terminal(tmux, str(b.python_sh), tmp_path, f"HOME={home} TERM=xterm-256color")
     try:
         banner = term.wait_for(">>>")   # tmux drops the trailing space
         assert "can't use pyrepl" not in banner and "warning" not in banner, banner
+        coloured = term.screen(escapes=True)                 # tmux writes bold magenta so
+        assert "\x1b[1m\x1b[35m>>>" in coloured, coloured
         started = time.monotonic() - start
         term.send("def f(x):", "Enter")
         term.wait_for("...")                               # a continuation line: a block
@@ -77,9 +88,10 @@ def test_pyrepl_in_nodes_terminal_314(emscripten_314, tmux, tmp_path):
         assert "def f(x):" in (home / ".python_history").read_text()
     finally:
         term.close()
-    record("repl-314", {"banner_s": f"{started:.1f}"})
+    record(f"repl-{build}", {"banner_s": f"{started:.1f}"})
 
 
-def test_piped_stdin_is_not_the_repl_314(emscripten_314):
-    out = emscripten_314.py(input="print(6 * 7)\n")
-    assert out.returncode == 0 and out.stdout == "42\n", out.stdout + out.stderr
+@pytest.mark.parametrize("build", BUILDS)
+def test_piped_stdin_is_not_the_repl(build, request):
+    out = request.getfixturevalue(build).py(input="import sys; print(6 * 7, sys.stdin.isatty())\n")
+    assert out.returncode == 0 and out.stdout == "42 False\n", out.stdout + out.stderr
