@@ -2,10 +2,11 @@
 config.cache are what make that affordable. Runs last: it re-provisions the shared
 toolchain root with a variant of toolchains/emscripten.yaml, then puts it back.
 
-A new emscripten package changes the toolchain's identity file (package versions,
+A new toolchain package changes the toolchain's identity file (package versions,
 patches, setup steps, inputs), and everything built with the toolchain depends on that
-file. Only one emscripten version can be had here (Debian trixie's), so the identity
-changes the other way it can: one more setup step, in a copy of the YAML. The step
+file. The identity changes here the other way it can: one more setup step, in a copy of
+the YAML. It is WASI's toolchain (the same code path as Emscripten's, at a third of the
+cost of a cold Emscripten build: the test pays for one cold configure and make). The step
 carries a token new to every run, so no earlier run on this machine left configure
 answers or ccache entries for that identity: what the build finds must not be the old
 toolchain's."""
@@ -56,46 +57,46 @@ def test_config_cache_is_reused_when_configure_runs_again(wasi):
     assert wasi.py("-c", "print(6 * 7)").stdout.strip() == "42"
 
 
-def test_a_different_toolchain_redoes_everything_built_with_it(emscripten, tmp_path):
-    plan = make_plan(Settings(cpython=str(emscripten.source)))
-    tp = plan.toolchains["emscripten"]
+def test_a_different_toolchain_redoes_everything_built_with_it(wasi, tmp_path):
+    plan = make_plan(Settings(cpython=str(wasi.source)))
+    tp = plan.toolchains["wasi"]
     identity_before = tp.identity.read_text()
     stats_before = _ccache_stats(tp.sandbox)
     toolchains = tmp_path / "toolchains"
     shutil.copytree(PROJECT / "toolchains", toolchains)
-    data = yaml.safe_load((toolchains / "emscripten.yaml").read_text())
+    data = yaml.safe_load((toolchains / "wasi.yaml").read_text())
     data["providers"]["debian-root"]["setup"].append(
         f"mkdir -p /opt/wasmbuild && echo {uuid.uuid4().hex} > /opt/wasmbuild/e2e-toolchain-variant")
-    (toolchains / "emscripten.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    (toolchains / "wasi.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     try:
-        out = emscripten.doit("host:emscripten", f"toolchains={toolchains}")
+        out = wasi.doit("host:wasi", f"toolchains={toolchains}")
         steps = ran(out)
         assert tp.identity.read_text() != identity_before
-        for step in ("toolchain:emscripten", "dep:emscripten-libffi", "dep:emscripten-ports",
-                     "configure_host:emscripten", "make_host:emscripten"):
+        for step in ("toolchain:wasi", "dep:wasi-zlib", "dep:wasi-bzip2",
+                     "configure_host:wasi", "make_host:wasi"):
             assert step in steps, (step, steps)
         # the build Python is built with the native toolchain, which did not change
         assert not any(s.startswith("build_python") for s in steps), steps
-        make_log = emscripten.log("make_host:emscripten")
+        make_log = wasi.log("make_host:wasi")
         assert "\n$ make clean" in make_log or "make clean\n" in make_log, make_log[:2000]
         # configure's saved answers belong to the old toolchain: not reused
-        assert "creating cache config.cache" in emscripten.log("configure_host:emscripten")
+        assert "creating cache config.cache" in wasi.log("configure_host:wasi")
         # ccache knows the compiler by the toolchain's identity: the old objects are not
-        # handed to the new toolchain, though its binaries are the same. (The old identity
-        # gave 300+ hits here. A few compiles hit entries the same run has just made: 15 of
-        # 870 in a real run, 7 of them in libffi's build, none in make-host.)
+        # handed to the new toolchain, though its binaries are the same. (With Emscripten's
+        # toolchain: 15 hits of 870 compiles in a real run, on entries the same run had
+        # just made, none in make-host.)
         stats = _ccache_stats(tp.sandbox)
         delta = {k: stats.get(k, 0) - stats_before.get(k, 0)
                  for k in ("direct_cache_hit", "preprocessed_cache_hit", "cache_miss")}
         hits = delta["direct_cache_hit"] + delta["preprocessed_cache_hit"]
         per_step = [l.strip() for l in (out.stdout + out.stderr).splitlines() if "ccache:" in l]
         assert delta["cache_miss"] >= 300 and hits <= delta["cache_miss"] // 10, (delta, per_step)
-        smoke = emscripten.py("-c", "import ctypes, zlib, sqlite3; print(sum(range(10)))")
+        smoke = wasi.py("-c", "import zlib, bz2; print(sum(range(10)))")
         assert smoke.stdout.strip() == "45", smoke.stdout + smoke.stderr
-        record("toolchain-change-emscripten", {"wall": f"{out.seconds:.0f}s", "ran": steps,
-                                               "ccache": delta, "per step": per_step})
+        record("toolchain-change-wasi", {"wall": f"{out.seconds:.0f}s", "ran": steps,
+                                         "ccache": delta, "per step": per_step})
     finally:
         # the shared root back to the project's YAML (identity as before)
-        emscripten.doit("toolchain:emscripten")
+        wasi.doit("toolchain:wasi")
     assert tp.identity.read_text() == identity_before
     assert json.loads(tp.stamp.read_text())["digest"] == tp.digest
