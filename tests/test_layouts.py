@@ -219,3 +219,20 @@ def test_every_node_entry_imports_only_loaders_that_are_rendered(tmp_path, layou
         imported = set(re.findall(r'from "\./([^"]+)"', text)) - {tgt.target.vars["interpreter"]}
         assert imported <= outputs, (name, imported, outputs)
         assert ("node_tty.mjs" in imported) == with_tty, (name, imported)
+
+
+def test_each_profile_is_a_target_with_its_own_build_dir(tmp_path):
+    """`host:<target>` builds the default profile; every other one is `<target>-<profile>`
+    in `<build_dir>-<profile>`, with the profile's settings after the version's overlays."""
+    _, plan = _plan(tmp_path, "3.14.7")
+    default, size = plan.targets["emscripten-forky"], plan.targets["emscripten-forky-size"]
+    assert (default.target.profile, size.target.profile) == ("speed", "size")
+    assert size.build_dir == default.build_dir.with_name(default.build_dir.name + "-size")
+    assert size.deps_dir != default.deps_dir
+    # the 3.14 overlay's arguments, then the profile's
+    own = lambda args, tp: [a.replace(str(tp.deps_dir), "DEPS") for a in args]
+    assert own(size.target.configure.args, size) == [*own(default.target.configure.args, default),
+                                                     "OPT=-DNDEBUG -Oz -Wall"]
+    assert size.target.make.env == {"EMCC_CFLAGS": "-Oz"} and default.target.make.env == {}
+    assert "python-3.14.7-emscripten-forky-size" == size.target.package.name
+    assert plan.targets["wasi-size"].target.configure.args[-1] == "OPT=-DNDEBUG -Os -Wall"

@@ -58,6 +58,14 @@ CASES = [
      "target name 'emscripten' is also used by"),
     ("dep-steps-type", "wasm32-wasi.yaml", _set("dependencies[0].steps[0]", ["make"]),
      "dependencies[0].steps[0]", "expected a mapping, got a list"),
+    ("unknown-default-profile", EMS, _set("default_profile", "fast"), "default_profile",
+     "expected one of the profiles (speed, size), got 'fast'"),
+    ("profile-unknown-key", EMS, _set("profiles.size", {"confgure": {}}), "profiles.size.confgure",
+     "unknown key"),
+    ("profile-renames", EMS, _set("profiles.size", {"build_dir": "x"}), "profiles.size",
+     "may not set name, build_dir"),
+    ("profile-name", EMS, _set("profiles", {"speed": {}, "Small-1": {}}), "profiles.Small-1",
+     "a profile name is lowercase letters and digits"),
 ]
 
 

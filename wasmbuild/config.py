@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from pathlib import Path
 
 import yaml
@@ -125,9 +126,19 @@ def overlay_applies(overlay, python_version: str, source: Path | None) -> bool:
 
 
 def load_target(path: Path, python_version: str, source: Path | None = None) -> Target:
+    """The target as `host:<name>` builds it: with its default profile (if it has profiles)."""
+    return load_target_profiles(path, python_version, source)[0]
+
+
+def load_target_profiles(path: Path, python_version: str, source: Path | None = None) -> list[Target]:
     """Validate the whole file (on top of its base), then the overlays, then the result of
-    merging those that apply to this source: its version and the files it has."""
+    merging those that apply to this source: its version and the files it has. Then one
+    target per build profile, the default one first: each other one is named
+    `<name>-<profile>` and builds in `<build_dir>-<profile>`."""
     raw = inherit(path)
+    if "profile" in raw:
+        raise ConfigError(path, "profile", "is set by wasmbuild (the profile a target was made "
+                                           "with); name the default one with default_profile:")
     base = schema.build(Target, raw, path)      # full check of the file as written
     if (problem := versions.check_range(base.python)):
         raise ConfigError(path, "python", problem)
@@ -140,12 +151,35 @@ def load_target(path: Path, python_version: str, source: Path | None = None) -> 
                     raise ConfigError(path, f"overlays[{i}].{key}[{j}]",
                                       f"expected a path inside the CPython source, got {rel!r}")
         schema.build(Target, overlay.set, path, f"overlays[{i}].set", partial=True)
+    for name, settings in base.profiles.items():
+        if not isinstance(settings, dict):
+            raise ConfigError(path, f"profiles.{name}", "expected a mapping of target settings ({} for none)")
+        if not re.fullmatch(r"[a-z][a-z0-9]*", name):
+            raise ConfigError(path, f"profiles.{name}", "a profile name is lowercase letters and digits "
+                                                        "(it ends the variant's task and folder names)")
+        if any(k in settings for k in ("name", "build_dir", "base", "profiles", "default_profile", "overlays")):
+            raise ConfigError(path, f"profiles.{name}", "may not set name, build_dir, base, profiles, "
+                                                        "default_profile or overlays")
+        schema.build(Target, settings, path, f"profiles.{name}", partial=True)
+    if base.profiles and base.default_profile not in base.profiles:
+        raise ConfigError(path, "default_profile", f"expected one of the profiles "
+                                                   f"({', '.join(base.profiles)}), got {base.default_profile!r}")
+    if base.default_profile and not base.profiles:
+        raise ConfigError(path, "default_profile", "names a profile, but the target has no profiles:")
     merged = {k: v for k, v in raw.items() if k != "overlays"}
     for i, overlay in enumerate(base.overlays):
         if overlay_applies(overlay, python_version, source):
             merged = merge(merged, raw["overlays"][i]["set"])
-    target = schema.build(Target, merged, path)
-    return dataclasses.replace(target, overlays=[])
+    if not base.profiles:
+        return [dataclasses.replace(schema.build(Target, merged, path), overlays=[])]
+    order = [base.default_profile, *(p for p in base.profiles if p != base.default_profile)]
+    out = []
+    for profile in order:
+        data = merge(merged, raw["profiles"][profile])
+        if profile != base.default_profile:
+            data = dict(data, name=f"{base.name}-{profile}", build_dir=f"{base.build_dir}-{profile}")
+        out.append(dataclasses.replace(schema.build(Target, data, path), overlays=[], profile=profile))
+    return out
 
 
 def target_files(targets_dir: Path) -> list[Path]:
@@ -158,13 +192,14 @@ def load_targets(targets_dir: Path, python_version: str,
                  source: Path | None = None) -> dict[str, tuple[Target, Path]]:
     out: dict[str, tuple[Target, Path]] = {}
     for path in bases_first(target_files(targets_dir)):
-        target = load_target(path, python_version, source)
-        for key in ("name", "build_dir"):
-            other = next((p for t, p in out.values() if getattr(t, key) == getattr(target, key)), None)
-            if other:
-                raise ConfigError(path, key, f"target {key} {getattr(target, key)!r} is also used by {other}"
-                                             + (" (a variant sets its own)" if target.base else ""))
-        out[target.name] = (target, path)
+        for target in load_target_profiles(path, python_version, source):
+            for key in ("name", "build_dir"):
+                other = next((p for t, p in out.values() if getattr(t, key) == getattr(target, key)), None)
+                if other:
+                    raise ConfigError(path, key, f"target {key} {getattr(target, key)!r} is also used by {other}"
+                                                 + (" (a variant sets its own)" if target.base else "")
+                                                 + (f" (profile {target.profile})" if target.profile else ""))
+            out[target.name] = (target, path)
     return out
 
 

@@ -307,6 +307,13 @@ class Target:
     requires: dict[str, str] = field(default_factory=dict)
     pins: list[Pin] = field(default_factory=list)
     overlays: list[Overlay] = field(default_factory=list)
+    # Build profiles: named settings merged into the target after its overlays (partial
+    # targets, as an overlay's `set`). `host:<name>` builds `default_profile`; each other
+    # profile is a target of its own, `<name>-<profile>`, with its own build dir
+    # (`<build_dir>-<profile>`), so that building one never reconfigures another.
+    profiles: dict[str, dict] = field(default_factory=dict)
+    default_profile: str | None = None
+    profile: str | None = None     # the profile this target was made with (set by config)
     # another target file this one starts from (its name, without .yaml); see config.inherit
     base: str | None = None
 

@@ -169,7 +169,8 @@ def make_plan(settings: Settings) -> Plan:
     toolchains = {name: _toolchain_plan(tc, settings) for name, tc in toolchain_defs.items()}
     users: dict[str, list[str]] = {}            # toolchain -> the targets built with it
     for target, _ in targets.values():
-        users.setdefault(target.toolchain, []).append(f"host:{target.name}")
+        if target.profile == target.default_profile:      # a profile's variant is not named
+            users.setdefault(target.toolchain, []).append(f"host:{target.name}")
     plans = {}
     for name, (target, path) in targets.items():
         plans[name] = _target_plan(target, path, base, cross_build, toolchains, src, users)
