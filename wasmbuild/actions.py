@@ -429,8 +429,11 @@ def render_loaders(templates_dir: Path, loaders, variables: dict):
 
 # ---------------------------------------------------------------- package
 
-def make_package(plan, tgt, spec, variables: dict, *, staging: Path, dest: Path, log: Path, name: str):
-    """The package folder, then its tarball; the sha256 goes in the report."""
+def make_package(plan, tgt, spec, variables: dict, *, staging: Path, dest: Path, log: Path, name: str,
+                 site_record: Path | None = None):
+    """The package folder, then its tarball; the sha256 goes in the report. `site_record`:
+    what site:<target> installed (its folder and files), packaged as the interpreter's
+    lib/pythonX.Y/site-packages."""
     from . import package   # imported when used: a no-op needs none of them
     t = tgt.target
     identity = tgt.toolchain.identity
@@ -444,11 +447,20 @@ def make_package(plan, tgt, spec, variables: dict, *, staging: Path, dest: Path,
     top = package.assemble(spec=spec, build_dir=tgt.build_dir, zip_path=tgt.build_dir / t.stdlib_zip.name,
                            source=plan.source.path, major_minor=plan.source.major_minor,
                            templates_dir=plan.settings.templates_dir, variables=variables, info=info,
-                           path_map=plan.path_map, staging=staging)
+                           path_map=plan.path_map, staging=staging, site=_installed_site(site_record))
     digest = package.tarball(top, dest, info["source_date_epoch"])
     size = dest.stat().st_size
     say(f"   {dest} ({size / 1e6:.1f} MB) sha256 {digest}")
     return {"notes": [f"{dest.name} sha256 {digest[:16]}..."], "sha256": digest}
+
+
+def _installed_site(record: Path | None):
+    """(folder, files) of the last site:<target>, or None if it never ran."""
+    try:
+        data = json.loads(record.read_text()) if record else None
+    except (OSError, ValueError):
+        return None
+    return (Path(data["site_packages"]), data["files"]) if data else None
 
 
 # ---------------------------------------------------------------- web example

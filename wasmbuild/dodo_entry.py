@@ -20,6 +20,8 @@ from .tasks_inputs import source_tasks, toolchain_tasks
 from .tasks_use import use_tasks
 from .tasks_package import package_tasks
 from .tasks_web import web_tasks
+from .extensions.layout import plan_extensions
+from .extensions.tasks import extension_tasks
 
 
 def command_line_variables() -> dict[str, str]:
@@ -94,6 +96,7 @@ def stop_on_signals() -> None:
 def load() -> dict:
     try:
         plan = make_plan(variables.settings(command_line_variables()))
+        extensions = plan_extensions(plan)
     except WasmbuildError as e:
         print(f"wasmbuild: {e}", file=sys.stderr)
         raise SystemExit(2)
@@ -131,6 +134,7 @@ def load() -> dict:
             yield from use_tasks(plan, tgt)
             yield from web_tasks(plan, tgt)
             yield from package_tasks(plan, tgt)
+        yield from extension_tasks(plan, extensions)
 
     config = {
         "dep_file": str(plan.state_dir / "doit.db"),

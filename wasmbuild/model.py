@@ -256,6 +256,20 @@ class Package:
 
 
 @dataclass
+class Extensions:
+    """Third-party C extensions for a target (wasmbuild/extensions): where wheels are
+    installed for its interpreter and how their extension modules are linked, or why
+    its interpreter cannot load any (then crossenv:/wheel:/site: say so and stop)."""
+    unsupported: str = ""          # one line: why this target loads no C extension
+    site_packages: str = ""        # the folder wheels are installed into (python.sh sees it)
+    ldshared: str = ""             # how an extension module is linked (setuptools' LDSHARED)
+    # link settings an extension module must share with the interpreter that loads it:
+    # each one the interpreter itself was linked with is added to the module's link
+    abi_flags: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)   # for every wheel build
+
+
+@dataclass
 class SetupLocal:
     """Modules/Setup.local written into the build dir, for versions that need it."""
     content: str
@@ -301,6 +315,7 @@ class Target:
     source_patches: list[SourcePatch] = field(default_factory=list)
     web: Web | None = None
     package: Package | None = None
+    extensions: Extensions | None = None
     vars: dict[str, str] = field(default_factory=dict)     # extra template variables
     # capabilities the toolchain must provide (its `provides`), each with what needs it:
     # a source that needs one the toolchain lacks fails before anything runs

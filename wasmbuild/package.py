@@ -52,9 +52,11 @@ def stdlib_zip(src: Path, dest: Path, sysdata: Path, path_map) -> None:
 
 
 def assemble(*, spec, build_dir: Path, zip_path: Path, source: Path, major_minor: str,
-             templates_dir: Path, variables: dict, info: dict, path_map, staging: Path) -> Path:
+             templates_dir: Path, variables: dict, info: dict, path_map, staging: Path,
+             site: tuple[Path, list[str]] | None = None) -> Path:
     """The package's folder, complete: files, loaders, lib/, LICENSE, build-info.json and
-    SHA256SUMS. Returns it."""
+    SHA256SUMS. Returns it. `site`: installed wheels (a folder and its files), put where
+    the interpreter finds its site-packages (lib/pythonX.Y/site-packages, by its prefix)."""
     needed = [build_dir / rel for rel in spec.files] + [zip_path, source / "LICENSE", source / "Lib" / "os.py"]
     if missing := [str(p) for p in needed if not p.is_file()]:
         raise WasmbuildError(f"cannot package: missing {', '.join(missing)}")
@@ -62,6 +64,12 @@ def assemble(*, spec, build_dir: Path, zip_path: Path, source: Path, major_minor
     shutil.rmtree(staging, ignore_errors=True)
     # lib-dynload: the landmark of exec_prefix (empty: every module is built in)
     (top / "lib" / f"python{major_minor}" / "lib-dynload").mkdir(parents=True)
+    if site:
+        folder, files = site
+        for rel in files:
+            out = top / "lib" / f"python{major_minor}" / "site-packages" / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(folder / rel, out)
     for rel in spec.files:
         shutil.copyfile(build_dir / rel, top / Path(rel).name)
     for loader in spec.loaders:

@@ -32,6 +32,8 @@ class Settings:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     modules: str | None = None                  # test:<target>: all, a named set, or test_a,test_b
     remote_cache: str | None = None             # redis://host:port/db or unix:///socket (|read-only)
+    packages: str | None = None                 # wheel:<target>: names in _extensions.yaml, sdists, folders
+    wheels: str | None = None                   # site:<target>: more wheel files to install
 
 
 @dataclass

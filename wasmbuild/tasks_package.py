@@ -6,6 +6,7 @@ from .digests import digest
 from .render import loader_input
 from .plan import Plan, TargetPlan
 from .tasks_common import _rmtree, action, config_changed
+from .extensions.layout import site_record_path
 
 
 def package_tasks(plan: Plan, tgt: TargetPlan):
@@ -17,15 +18,19 @@ def package_tasks(plan: Plan, tgt: TargetPlan):
     staging = plan.state_dir / "package" / t.name
     zip_path = tgt.build_dir / t.stdlib_zip.name
     variables = dict(tgt.context, stdlib_zip=t.stdlib_zip.name)
+    # the wheels site:<target> installed, if it ran: packaged as the interpreter's site-packages
+    ext = t.extensions
+    site_record = site_record_path(tgt) if ext and not ext.unsupported else None
+    site = site_record.read_text() if site_record and site_record.is_file() else ""
     yield {
         "basename": "package", "name": t.name,
         "doc": f"{dest.name}: interpreter, loaders, stdlib zip, LICENSE, build-info.json, SHA256SUMS",
         "actions": [action(plan, f"package:{t.name}", actions.make_package, plan, tgt, spec,
-                           variables, staging=staging, dest=dest)],
+                           variables, staging=staging, dest=dest, site_record=site_record)],
         "file_dep": [str(tgt.build_dir / f) for f in spec.files] + [str(zip_path), str(tgt.toolchain.identity)]
                     + [loader_input(plan.settings.templates_dir, l) for l in spec.loaders],
         "task_dep": [f"host:{t.name}"],
-        "uptodate": [config_changed(digest([spec, variables]))],
+        "uptodate": [config_changed(digest([spec, variables, site]))],
         "targets": [str(dest)],
         "clean": [(_rmtree, [staging])],
     }

@@ -24,6 +24,8 @@ KNOWN = {
     "toolchains": "a folder of toolchain YAML files",
     "modules": "all, a set named in the target YAML (e.g. quick), or test_a,test_b",
     "remote_cache": "redis://HOST:PORT/DB or unix:///PATH/TO.sock, optionally followed by |read-only",
+    "packages": "names declared in targets/_extensions.yaml, sdist files or project folders, comma-separated",
+    "wheels": "wheel files (.whl), comma-separated",
 }
 REMOTE_ENV = "WASMBUILD_REMOTE_CACHE"     # the same setting for CI, where a variable is awkward
 
@@ -65,7 +67,8 @@ def settings(variables: dict[str, str]) -> Settings:
     for name, value in variables.items():
         if not value.strip():
             raise _bad(name, value, "empty value")
-    s = Settings(cpython=variables.get("cpython"), modules=variables.get("modules"))
+    s = Settings(cpython=variables.get("cpython"), modules=variables.get("modules"),
+                 packages=variables.get("packages"), wheels=variables.get("wheels"))
     if "cpython" in variables and not Path(variables["cpython"]).expanduser().is_dir():
         raise _bad("cpython", variables["cpython"], "no such folder")
     if "release" in variables:
