@@ -1,0 +1,133 @@
+"""Debug info kept, not shipped: a wasm module's DWARF split off into a file of its own.
+
+A WebAssembly binary is a header and a list of sections; DWARF lives in custom sections
+named `.debug_*` (for WASI's python.wasm, 23 MB of its 31). The shipped module keeps every
+other section and gains two custom ones, by the WebAssembly tool conventions:
+- `external_debug_info`: the debug file's name, relative to the module (Emscripten's
+  -gseparate-dwarf writes the same; Chrome's DWARF support and lldb's wasm plugin look
+  there), so a debugger finds the file beside the module;
+- `build_id` (tool-conventions BuildId.md): the same id in both files, so a debug file is
+  known to belong to its module. Where the linker wrote none, the id is the first 16 bytes
+  of the sha256 of the code section, which the two files share byte for byte.
+The debug file is the whole module as linked (DWARF addresses are offsets into its code
+section), with that build_id. Both are made from the linked module alone: the same
+module gives the same files.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+MAGIC = b"\0asm\x01\0\0\0"
+CODE = 10
+CUSTOM = 0
+DEBUG_PREFIX = ".debug_"
+EXTERNAL_DEBUG_INFO = "external_debug_info"
+BUILD_ID = "build_id"
+
+
+class NotWasm(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Section:
+    id: int
+    name: str | None          # custom sections only
+    start: int                # the section's first byte (its id)
+    payload: int              # its payload's first byte (after the size, and a custom name)
+    end: int
+
+
+def _leb(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if i >= len(data):
+            raise NotWasm("a section runs past the end of the file")
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, i
+
+
+def _uleb(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def sections(data: bytes) -> list[Section]:
+    if data[:8] != MAGIC:
+        raise NotWasm("not a WebAssembly module (version 1)")
+    out, i = [], 8
+    while i < len(data):
+        sid = data[i]
+        size, body = _leb(data, i + 1)
+        end = body + size
+        if end > len(data):
+            raise NotWasm("a section runs past the end of the file")
+        name, payload = None, body
+        if sid == CUSTOM:
+            length, at = _leb(data, body)
+            name, payload = data[at:at + length].decode("utf-8", "replace"), at + length
+        out.append(Section(sid, name, i, payload, end))
+        i = end
+    return out
+
+
+def custom_section(name: str, payload: bytes) -> bytes:
+    encoded = name.encode()
+    body = _uleb(len(encoded)) + encoded + payload
+    return bytes([CUSTOM]) + _uleb(len(body)) + body
+
+
+def has_debug_info(path: Path) -> bool:
+    data = path.read_bytes()
+    return any((s.name or "").startswith(DEBUG_PREFIX) for s in sections(data))
+
+
+def build_id(data: bytes, secs: list[Section] | None = None) -> bytes:
+    """The module's build id: the linker's, else one made from its code section."""
+    secs = sections(data) if secs is None else secs
+    for s in secs:
+        if s.name == BUILD_ID:
+            length, at = _leb(data, s.payload)
+            return data[at:at + length]
+    code = next((s for s in secs if s.id == CODE), None)
+    if code is None:
+        raise NotWasm("no code section")
+    return hashlib.sha256(data[code.start:code.end]).digest()[:16]
+
+
+def split(module: Path, shipped: Path, debug: Path, debug_name: str) -> dict:
+    """Write `shipped` (module without its DWARF, naming `debug_name`) and `debug` (the
+    whole module). Returns what a package records of them."""
+    data = module.read_bytes()
+    secs = sections(data)
+    ident = build_id(data, secs)
+    id_section = custom_section(BUILD_ID, _uleb(len(ident)) + ident)
+    has_id = any(s.name == BUILD_ID for s in secs)
+    kept = [s for s in secs if not (s.name or "").startswith(DEBUG_PREFIX)
+            and s.name != EXTERNAL_DEBUG_INFO]
+    link = custom_section(EXTERNAL_DEBUG_INFO, _uleb(len(debug_name.encode())) + debug_name.encode())
+    shipped_bytes = MAGIC + b"".join(data[s.start:s.end] for s in kept) + (b"" if has_id else id_section) + link
+    debug_bytes = data + (b"" if has_id else id_section)
+    shipped.write_bytes(shipped_bytes)
+    debug.write_bytes(debug_bytes)
+    return {"file": debug_name, "build_id": ident.hex(), "size": len(debug_bytes),
+            "sha256": hashlib.sha256(debug_bytes).hexdigest(),
+            "stripped": sum(s.end - s.start for s in secs if s not in kept)}
+
+
+def matches(shipped: Path, debug: Path) -> bool:
+    """Whether `debug` is the debug file of `shipped`: the same build id, the same code."""
+    a, b = shipped.read_bytes(), debug.read_bytes()
+    sa, sb = sections(a), sections(b)
+    code = lambda data, secs: next(data[s.start:s.end] for s in secs if s.id == CODE)
+    return build_id(a, sa) == build_id(b, sb) and code(a, sa) == code(b, sb)
