@@ -465,8 +465,11 @@ def _installed_site(record: Path | None):
 
 # ---------------------------------------------------------------- web example
 
-def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: dict, *,
-                 log: Path, name: str):
+def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: dict,
+                 compress_state: Path, *, log: Path, name: str):
+    """The web folder: the steps' module, the zip, the page's loaders, the registry
+    assets the page loads, then X.br and X.gz beside what `web.compress` names."""
+    from .web import assets, compress   # imported when used: a no-op needs none of them
     dest = Path(web.dir)
     dest.mkdir(parents=True, exist_ok=True)
     failed = run_steps(plan, tp, web.steps, log=log, name=name, label="web.steps")
@@ -475,6 +478,17 @@ def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: 
     for f in [*web.files, zip_path]:
         copy_file(Path(f), dest / Path(f).name)
     render_loaders(templates_dir, web.loaders, variables)
+    written = assets.install(web.assets, dest)
+    start = time.monotonic()
+    rows = compress.compress_folder(dest, web.compress, compress_state)
+    lines = compress.table(rows)
+    with open(log, "a") as f:
+        f.write(f"web.assets: {', '.join(written) or 'none'}\n")
+        f.write(f"compressed in {format_seconds(time.monotonic() - start)}:\n  "
+                + "\n  ".join(lines) + "\n")
+    for line in lines:
+        if line.startswith(("python.wasm", "python.mjs", "python.js")):
+            say(f"   {line}")
     return None
 
 

@@ -236,12 +236,25 @@ class Tests:
 
 
 @dataclass
+class WebAsset:
+    """Files of a registry package (npm's tarball) that the page loads, copied into the
+    web folder at `web:` time: the page needs no CDN (wasmbuild/web/assets.py)."""
+    download: Download
+    files: dict[str, str]          # member of the tarball -> file name in the web folder
+    integrity: str = ""            # the registry's own `sha512-<base64>` (npm dist.integrity)
+
+
+@dataclass
 class Web:
     """The browser example: a folder with the page, the worker, the module and the zip."""
     dir: str                       # the web folder
     steps: list[Step]              # make the browser module (run in the host build dir)
     files: list[str]               # what the steps produce, copied into the web folder
     loaders: list[Loader] = field(default_factory=list)
+    assets: list[WebAsset] = field(default_factory=list)
+    # names (fnmatch patterns) of the folder's files that get X.br and X.gz beside them
+    # (wasmbuild/web/compress.py), which serve: sends to browsers that accept them
+    compress: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -39,8 +39,9 @@ def source_tasks(plan: Plan):
     yield {"basename": "fetch", "name": None,
            "doc": "download dependency sources into the cache (sha256-verified)"}
     for tgt in plan.targets.values():
-        for dp in tgt.deps:
-            dl = dp.dep.download
+        # the dependencies' sources, and the registry packages the web page loads
+        web_assets = tgt.target.web.assets if tgt.target.web else []
+        for dl in [dp.dep.download for dp in tgt.deps] + [a.download for a in web_assets]:
             if dl is None or dl.file in seen:
                 continue
             seen.add(dl.file)

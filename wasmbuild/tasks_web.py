@@ -19,15 +19,18 @@ def web_tasks(plan: Plan, tgt: TargetPlan):
     name = f"web:{t.name}"
     variables = dict(tgt.context, stdlib_zip=t.stdlib_zip.name)
     outputs = [web / Path(f).name for f in t.web.files] + [web / t.stdlib_zip.name] \
-        + [Path(l.output) for l in t.web.loaders]
+        + [Path(l.output) for l in t.web.loaders] \
+        + [web / n for a in t.web.assets for n in a.files.values()]
+    # what was compressed from which bytes (web/compress.py): kept beside the folder, not in it
+    compress_state = tgt.build_dir / ".wasmbuild-web-compressed.json"
     yield {
         "basename": "web", "name": t.name,
         "doc": f"the browser example in {web}: page, worker, module, wasm, stdlib zip",
         "actions": [action(plan, name, actions.assemble_web, plan, tgt.toolchain, t.web, zip_path,
-                           plan.settings.templates_dir, variables)],
+                           plan.settings.templates_dir, variables, compress_state)],
         "file_dep": [str(tgt.build_dir / a) for a in t.artifacts] + [str(zip_path)]
                     + [loader_input(plan.settings.templates_dir, l) for l in t.web.loaders],
-        "task_dep": [f"host:{t.name}"],
+        "task_dep": [f"host:{t.name}"] + [f"fetch:{a.download.file}" for a in t.web.assets],
         "uptodate": [config_changed(digest([t.web, variables]))],
         "targets": [str(o) for o in outputs],
         "clean": [(_rmtree, [web])],

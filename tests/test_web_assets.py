@@ -1,0 +1,184 @@
+"""The web folder's other inputs: registry assets (npm tarballs, verified by sha256 and by
+npm's integrity string, members copied out), the precompressed siblings (deterministic,
+made once per content), and what the real YAML declares for each CPython layout."""
+import base64
+import gzip
+import hashlib
+import io
+import tarfile
+
+import brotli
+import pytest
+
+import fakes
+from wasmbuild.errors import SourceError
+from wasmbuild.model import Download, WebAsset
+from wasmbuild.plan import Settings, make_plan
+from wasmbuild.web import assets, compress
+
+XTERM_JS = b"!function(e,t){e.Terminal=t()}(globalThis,()=>class{});\n"
+
+
+def npm_tarball(path, members):
+    """A tarball laid out as npm's (package/...)."""
+    with tarfile.open(path, "w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    raw = path.read_bytes()
+    return (hashlib.sha256(raw).hexdigest(),
+            "sha512-" + base64.b64encode(hashlib.sha512(raw).digest()).decode())
+
+
+@pytest.fixture
+def xterm(tmp_path, monkeypatch):
+    monkeypatch.setenv("WASMBUILD_CACHE", str(tmp_path / "cache"))
+    tgz = tmp_path / "xterm-5.5.0.tgz"
+    sha256, integrity = npm_tarball(tgz, {"package/lib/xterm.js": XTERM_JS,
+                                          "package/css/xterm.css": b".xterm{}\n",
+                                          "package/LICENSE": b"MIT\n"})
+    download = Download(file="npm-xterm-5.5.0.tgz", sha256=sha256, urls=[f"file://{tgz}"])
+    return download, integrity
+
+
+def test_asset_members_are_copied_into_the_folder(tmp_path, xterm):
+    download, integrity = xterm
+    dest = tmp_path / "web"
+    dest.mkdir()
+    asset = WebAsset(download=download, integrity=integrity,
+                     files={"package/lib/xterm.js": "xterm.js", "package/LICENSE": "xterm.LICENSE.txt"})
+    assert assets.install([asset], dest) == ["xterm.js", "xterm.LICENSE.txt"]
+    assert (dest / "xterm.js").read_bytes() == XTERM_JS
+    assert sorted(p.name for p in dest.iterdir()) == ["xterm.LICENSE.txt", "xterm.js"]
+
+
+def test_integrity_mismatch_is_refused(tmp_path, xterm):
+    download, _ = xterm
+    wrong = "sha512-" + base64.b64encode(hashlib.sha512(b"other").digest()).decode()
+    asset = WebAsset(download=download, integrity=wrong, files={"package/lib/xterm.js": "xterm.js"})
+    with pytest.raises(SourceError, match="integrity mismatch") as e:
+        assets.install([asset], tmp_path)
+    assert wrong in str(e.value)
+    assert not (tmp_path / "xterm.js").exists()
+    bogus = WebAsset(download=download, integrity="md5-abc", files={})
+    with pytest.raises(SourceError, match="unknown algorithm"):
+        assets.install([bogus], tmp_path)
+
+
+def test_a_sha256_mismatch_is_refused_before_integrity(tmp_path, xterm):
+    download, integrity = xterm
+    download.sha256 = "0" * 64
+    with pytest.raises(SourceError, match="sha256"):
+        assets.install([WebAsset(download=download, integrity=integrity, files={})], tmp_path)
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"package/lib/missing.js": "x.js"}, "has no package/lib/missing.js"),
+    ({"package/lib/xterm.js": "../x.js"}, "plain file name"),
+    ({"package/lib/xterm.js": ""}, "plain file name"),
+])
+def test_bad_member_or_name_is_one_line(tmp_path, xterm, files, message):
+    download, integrity = xterm
+    with pytest.raises(SourceError, match=message):
+        assets.install([WebAsset(download=download, integrity=integrity, files=files)], tmp_path)
+
+
+# ---------------------------------------------------------------- compression
+
+def folder(root, wasm=b"\x00asm" + bytes(range(256)) * 200):
+    root.mkdir()
+    (root / "python.wasm").write_bytes(wasm)
+    (root / "python.mjs").write_bytes(b"export const x = 1;\n" * 300)
+    (root / "tiny.js").write_bytes(b"1")                     # would grow: no sibling
+    (root / "python.html").write_bytes(b"<p>page</p>\n" * 50)  # not selected
+    return root
+
+
+PATTERNS = ["*.wasm", "*.mjs", "*.js"]
+
+
+def test_siblings_decode_to_the_file_and_are_the_same_bytes_in_any_folder(tmp_path):
+    a = folder(tmp_path / "a")
+    b = folder(tmp_path / "b")
+    rows = compress.compress_folder(a, PATTERNS, tmp_path / "a.json")
+    compress.compress_folder(b, PATTERNS, tmp_path / "b.json")
+    for name in ("python.wasm", "python.mjs"):
+        raw = (a / name).read_bytes()
+        assert brotli.decompress((a / f"{name}.br").read_bytes()) == raw
+        assert gzip.decompress((a / f"{name}.gz").read_bytes()) == raw
+        for suffix in (".br", ".gz"):
+            assert (a / f"{name}{suffix}").read_bytes() == (b / f"{name}{suffix}").read_bytes()
+    # gzip's header: no name, no time
+    assert (a / "python.wasm.gz").read_bytes()[3:8] == b"\x00\x00\x00\x00\x00"
+    assert not (a / "tiny.js.br").exists() and not (a / "tiny.js.gz").exists()
+    assert not (a / "python.html.br").exists()
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["tiny.js"]["br"] is None and by_name["python.wasm"]["br"] < by_name["python.wasm"]["raw"]
+    assert "python.wasm: 51,204 raw," in "\n".join(compress.table(rows))
+
+
+def test_unchanged_files_are_not_compressed_again(tmp_path, monkeypatch):
+    root = folder(tmp_path / "web")
+    state = tmp_path / "state.json"
+    compress.compress_folder(root, PATTERNS, state)
+    calls = []
+    real = dict(compress._COMPRESSORS)
+    monkeypatch.setitem(compress._COMPRESSORS, "br", lambda d: calls.append(len(d)) or real["br"](d))
+    # web: copies the file again (same bytes, newer mtime): nothing recompressed, and the
+    # kept sibling is not older than its file (serve.py would take it for stale)
+    wasm = root / "python.wasm"
+    wasm.write_bytes(wasm.read_bytes())
+    later = (root / "python.wasm.br").stat().st_mtime_ns + 10**9
+    import os
+    os.utime(wasm, ns=(later, later))
+    compress.compress_folder(root, PATTERNS, state)
+    assert calls == []
+    assert (root / "python.wasm.br").stat().st_mtime_ns >= wasm.stat().st_mtime_ns
+    # new bytes: that file alone, again
+    wasm.write_bytes(wasm.read_bytes() + b"more")
+    compress.compress_folder(root, PATTERNS, state)
+    assert calls == [len(wasm.read_bytes())]
+    assert brotli.decompress((root / "python.wasm.br").read_bytes()) == wasm.read_bytes()
+    # a sibling changed by hand is made again; one whose file is gone is removed
+    (root / "python.mjs.br").write_bytes(b"junk")
+    (root / "python.mjs").unlink()
+    (root / "other.mjs").write_bytes(b"let y = 2;\n" * 100)
+    (root / "other.mjs.gz").write_bytes(b"junk")
+    compress.compress_folder(root, PATTERNS, state)
+    assert not (root / "python.mjs.br").exists() and not (root / "python.mjs.gz").exists()
+    assert gzip.decompress((root / "other.mjs.gz").read_bytes()) == b"let y = 2;\n" * 100
+
+
+# ---------------------------------------------------------------- the real YAML
+
+def _plan(tmp_path, version, layout):
+    tree = fakes.make_cpython_tree(tmp_path / f"cpython-{version}", version, layout=layout)
+    return make_plan(Settings(cpython=str(tree), cross_build=str(tmp_path / "cb")))
+
+
+def test_313_page_is_the_basic_one(tmp_path):
+    plan = _plan(tmp_path, "3.13.5", "3.13")
+    web = plan.targets["emscripten"].target.web
+    assert web.assets == []
+    assert [l.template for l in web.loaders] == ["python.html.j2", "python.worker.mjs.j2"]
+    assert "terminal" not in web.loaders[0].vars
+    assert {"*.wasm", "*.mjs", "*.zip", "*.html"} <= set(web.compress)
+
+
+def test_314_page_offers_the_terminal_from_pinned_npm_packages(tmp_path):
+    from wasmbuild.tasks_web import web_tasks
+    plan = _plan(tmp_path, "3.14.7", "3.14.7")
+    tgt = plan.targets["emscripten-forky"]
+    web = tgt.target.web
+    assert [l.template for l in web.loaders] == ["python.html.j2", "python.worker.mjs.j2",
+                                                 "python.terminal.mjs.j2"]
+    assert web.loaders[0].vars == {"terminal": "python.terminal.mjs"}
+    names = {n for a in web.assets for n in a.files.values()}
+    assert {"xterm.js", "xterm.css", "xterm-pty.mjs"} <= names
+    for a in web.assets:
+        assert len(a.download.sha256) == 64 and a.integrity.startswith("sha512-")
+        assert all(u.startswith("https://registry.npmjs.org/") for u in a.download.urls)
+    task = next(web_tasks(plan, tgt))
+    assert {f"fetch:{a.download.file}" for a in web.assets} <= set(task["task_dep"])
+    assert {str(tgt.build_dir / "web" / n) for n in names} <= set(task["targets"])
