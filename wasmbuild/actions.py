@@ -430,7 +430,7 @@ def render_loaders(templates_dir: Path, loaders, variables: dict):
 # ---------------------------------------------------------------- package
 
 def make_package(plan, tgt, spec, variables: dict, *, staging: Path, dest: Path, log: Path, name: str,
-                 site_record: Path | None = None):
+                 debug_dest: Path | None = None, site_record: Path | None = None):
     """The package folder, then its tarball; the sha256 goes in the report. `site_record`:
     what site:<target> installed (its folder and files), packaged as the interpreter's
     lib/pythonX.Y/site-packages."""
@@ -444,14 +444,19 @@ def make_package(plan, tgt, spec, variables: dict, *, staging: Path, dest: Path,
                           if identity.exists() else None},
             "configure": [package.neutral_paths(a, plan.path_map) for a in t.configure.args],
             "source_date_epoch": int(sharing.source_date_epoch(plan.source.path))}
-    top = package.assemble(spec=spec, build_dir=tgt.build_dir, zip_path=tgt.build_dir / t.stdlib_zip.name,
-                           source=plan.source.path, major_minor=plan.source.major_minor,
-                           templates_dir=plan.settings.templates_dir, variables=variables, info=info,
-                           path_map=plan.path_map, staging=staging, site=_installed_site(site_record))
+    top, debug_top = package.assemble(
+        spec=spec, build_dir=tgt.build_dir, zip_path=tgt.build_dir / t.stdlib_zip.name,
+        source=plan.source.path, major_minor=plan.source.major_minor,
+        templates_dir=plan.settings.templates_dir, variables=variables, info=info,
+        path_map=plan.path_map, staging=staging, site=_installed_site(site_record))
     digest = package.tarball(top, dest, info["source_date_epoch"])
-    size = dest.stat().st_size
-    say(f"   {dest} ({size / 1e6:.1f} MB) sha256 {digest}")
-    return {"notes": [f"{dest.name} sha256 {digest[:16]}..."], "sha256": digest}
+    say(f"   {dest} ({dest.stat().st_size / 1e6:.1f} MB) sha256 {digest}")
+    notes = [f"{dest.name} sha256 {digest[:16]}..."]
+    if debug_top:
+        debug_digest = package.tarball(debug_top, debug_dest, info["source_date_epoch"])
+        say(f"   {debug_dest} ({debug_dest.stat().st_size / 1e6:.1f} MB, the debug info) sha256 {debug_digest}")
+        notes.append(f"{debug_dest.name} sha256 {debug_digest[:16]}...")
+    return {"notes": notes, "sha256": digest}
 
 
 def _installed_site(record: Path | None):

@@ -266,6 +266,10 @@ class Package:
     name: str                      # the top folder and the tarball's name (without .tar.gz)
     files: list[str]               # from the build dir, to the package's top folder
     loaders: list[Loader] = field(default_factory=list)   # outputs relative to the package
+    # wasm files (of `files`) whose DWARF is not shipped: the package has them stripped,
+    # <name>-debug.tar.gz the debug files (same top folder: unpacked over the package, each
+    # lands beside its module, where the module's external_debug_info names it)
+    debug: list[str] = field(default_factory=list)
 
 
 @dataclass

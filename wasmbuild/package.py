@@ -23,6 +23,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+from .artifacts import debuginfo
 from .atomic import atomic_path, write_text
 from .digests import hash_file
 from .errors import WasmbuildError
@@ -53,10 +54,11 @@ def stdlib_zip(src: Path, dest: Path, sysdata: Path, path_map) -> None:
 
 def assemble(*, spec, build_dir: Path, zip_path: Path, source: Path, major_minor: str,
              templates_dir: Path, variables: dict, info: dict, path_map, staging: Path,
-             site: tuple[Path, list[str]] | None = None) -> Path:
+             site: tuple[Path, list[str]] | None = None) -> tuple[Path, Path | None]:
     """The package's folder, complete: files, loaders, lib/, LICENSE, build-info.json and
-    SHA256SUMS. Returns it. `site`: installed wheels (a folder and its files), put where
-    the interpreter finds its site-packages (lib/pythonX.Y/site-packages, by its prefix)."""
+    SHA256SUMS; and the debug folder (its files' DWARF, spec.debug), or None. Returns both.
+    `site`: installed wheels (a folder and its files), put where the interpreter finds its
+    site-packages (lib/pythonX.Y/site-packages, by its prefix)."""
     needed = [build_dir / rel for rel in spec.files] + [zip_path, source / "LICENSE", source / "Lib" / "os.py"]
     if missing := [str(p) for p in needed if not p.is_file()]:
         raise WasmbuildError(f"cannot package: missing {', '.join(missing)}")
@@ -71,7 +73,18 @@ def assemble(*, spec, build_dir: Path, zip_path: Path, source: Path, major_minor
             out.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(folder / rel, out)
     for rel in spec.files:
-        shutil.copyfile(build_dir / rel, top / Path(rel).name)
+        if rel not in spec.debug:
+            shutil.copyfile(build_dir / rel, top / Path(rel).name)
+    debug_top = staging / "debug" / spec.name if spec.debug else None
+    debug_info = {}
+    for rel in spec.debug:
+        name = Path(rel).name
+        debug_name = f"{Path(name).stem}.debug.wasm"
+        debug_top.mkdir(parents=True, exist_ok=True)
+        debug_info[name] = dict(debuginfo.split(build_dir / rel, top / name, debug_top / debug_name, debug_name),
+                                package=f"{spec.name}-debug.tar.gz", found_as=f"{spec.name}/{debug_name}")
+    if debug_info:
+        info = dict(info, debug_info=debug_info)
     for loader in spec.loaders:
         text = render_loader(templates_dir, loader, variables)
         write_text(top / loader.output, text, 0o755 if loader.executable else 0o644)
@@ -83,7 +96,7 @@ def assemble(*, spec, build_dir: Path, zip_path: Path, source: Path, major_minor
     write_text(top / "build-info.json", json.dumps(info, indent=1, sort_keys=True) + "\n")
     files = sorted(p for p in top.rglob("*") if p.is_file())
     write_text(top / "SHA256SUMS", "".join(f"{hash_file(p, 'sha256')}  {p.relative_to(top)}\n" for p in files))
-    return top
+    return top, debug_top
 
 
 def tarball(top: Path, dest: Path, epoch: int) -> str:

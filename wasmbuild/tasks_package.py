@@ -15,6 +15,9 @@ def package_tasks(plan: Plan, tgt: TargetPlan):
         return
     spec = t.package
     dest = plan.cross_build / "packages" / f"{spec.name}.tar.gz"
+    # the debug files (spec.debug), beside it: unpacked over the package, each lands
+    # beside the module that names it
+    debug_dest = dest.with_name(f"{spec.name}-debug.tar.gz") if spec.debug else None
     staging = plan.state_dir / "package" / t.name
     zip_path = tgt.build_dir / t.stdlib_zip.name
     variables = dict(tgt.context, stdlib_zip=t.stdlib_zip.name)
@@ -26,11 +29,12 @@ def package_tasks(plan: Plan, tgt: TargetPlan):
         "basename": "package", "name": t.name,
         "doc": f"{dest.name}: interpreter, loaders, stdlib zip, LICENSE, build-info.json, SHA256SUMS",
         "actions": [action(plan, f"package:{t.name}", actions.make_package, plan, tgt, spec,
-                           variables, staging=staging, dest=dest, site_record=site_record)],
+                           variables, staging=staging, dest=dest, debug_dest=debug_dest,
+                           site_record=site_record)],
         "file_dep": [str(tgt.build_dir / f) for f in spec.files] + [str(zip_path), str(tgt.toolchain.identity)]
                     + [loader_input(plan.settings.templates_dir, l) for l in spec.loaders],
         "task_dep": [f"host:{t.name}"],
         "uptodate": [config_changed(digest([spec, variables, site]))],
-        "targets": [str(dest)],
+        "targets": [str(dest), *([str(debug_dest)] if debug_dest else [])],
         "clean": [(_rmtree, [staging])],
     }

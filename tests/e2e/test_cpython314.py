@@ -105,3 +105,38 @@ def test_regrtest_subset_emscripten_314(emscripten_314):
 
 def test_regrtest_subset_wasi_314(wasi_314):
     check_regrtest(wasi_314, "wasi-forky", "wasi wasm32")
+
+
+def test_wasi_314_package_ships_the_wasm_without_its_dwarf(wasi_314, tmp_path):
+    """package:wasi-forky: python.wasm without its DWARF (at most 10 MB), which goes to
+    <name>-debug.tar.gz; unpacked over the package, the debug file lands beside the module
+    that names it, with the same build id and code. The stripped interpreter runs, from
+    a folder of the host's with files beside it."""
+    import tarfile
+    from wasmbuild import plan as plans, variables
+    from wasmbuild.artifacts import debuginfo
+    out = wasi_314.doit("package:wasi-forky")
+    packages = wasi_314.source / "cross-build" / "packages"
+    place = tmp_path / "unpacked here"
+    place.mkdir()
+    for name in ("python-3.14.7-wasi-forky.tar.gz", "python-3.14.7-wasi-forky-debug.tar.gz"):
+        with tarfile.open(packages / name) as tf:
+            tf.extractall(place, filter="tar")
+    top = place / "python-3.14.7-wasi-forky"
+    shipped, debug = top / "python.wasm", top / "python.debug.wasm"
+    assert shipped.stat().st_size <= 10_000_000, shipped.stat().st_size
+    assert debug.stat().st_size == (wasi_314.build_dir / "python.wasm").stat().st_size + 2 + 9 + 17
+    assert not debuginfo.has_debug_info(shipped) and debuginfo.matches(shipped, debug)
+    info = json.loads((top / "build-info.json").read_text())["debug_info"]["python.wasm"]
+    assert info["file"] == "python.debug.wasm" and info["package"] == "python-3.14.7-wasi-forky-debug.tar.gz"
+    assert info["build_id"] == debuginfo.build_id(shipped.read_bytes()).hex()
+    (place / "data.txt").write_text("beside\n")
+    sandbox = plans.make_plan(variables.settings({})).toolchains["wasi-forky"].sandbox
+    argv, env = sandbox.command([str(top / "python"), "-c", "import os, sys, zlib; "
+                                 "print(sys.version.split()[0], os.getcwd(), open('data.txt').read().strip())"],
+                                place, rw=[place])
+    run = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.strip() == f"3.14.7 {place} beside", run.stdout
+    record("package-wasi-314", {"wall": f"{out.seconds:.1f}s", "python.wasm": shipped.stat().st_size,
+                                "debug": debug.stat().st_size})
