@@ -11,7 +11,7 @@ from doit.exceptions import TaskFailed
 
 from ..runlog import say
 from .crossenv import describe, read_facts
-from .site import install_wheels
+from .site import holds, install_wheels
 
 RUN_PYTEST = ("import sys; sys.path.append({site!r}); import pytest; "
               "sys.exit(pytest.main({args!r}))")
@@ -31,9 +31,10 @@ def run_package_tests(ep, *, log: Path, name: str):
     from ..fetch import fetch
     record = read_facts(ep)
     python_sh = ep.tgt.build_dir / "python.sh"
-    test_site = ep.root / "test-site"
-    install_wheels([fetch(d) for d in ep.project.test_wheels.values()], test_site, record["tags"],
-                   describe(record), ep.root / "test-site.json")
+    test_site, test_record = ep.root / "test-site", ep.root / "test-site.json"
+    wheels = [fetch(d) for d in ep.project.test_wheels.values()]
+    if not holds(test_record, wheels):
+        install_wheels(wheels, test_site, record["tags"], describe(record), test_record)
     lines, failed = [], []
     for source in ep.sources:
         tests = source.package.tests if source.package else None

@@ -156,3 +156,25 @@ def refuse(message: str):
     def fail():
         return TaskFailed(message)
     return fail
+
+
+def run_in_env(ep, plan, args=()):
+    """`doit cross:<target> -- pip wheel -w dist ./project`: a program of the cross env
+    (pip, python, ...) in the toolchain's sandbox (where emcc is), in the current folder,
+    with the network (pip may download). Its exit status is kept."""
+    import os
+    from ..actions import _rw
+    from ..runlog import foreground
+    if not args:
+        return TaskFailed(f"cross:{ep.name}: name a program of the env: doit cross:{ep.name} -- pip wheel .")
+    program = ep.env / "bin" / args[0]
+    if not program.exists():
+        return TaskFailed(f"cross:{ep.name}: {args[0]!r} is not in {ep.env / 'bin'}")
+    cwd = Path(os.getcwd())
+    argv, env = ep.tgt.toolchain.sandbox.command(
+        [str(program), *args[1:]], cwd, rw=[*_rw(plan), cwd, _pip_cache(plan)], ro=[plan.source.path],
+        network=True, extra_env={"PIP_CACHE_DIR": str(_pip_cache(plan)),
+                                 "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt"})
+    with foreground():
+        rc = subprocess.call(argv, env=env, cwd=cwd)
+    return None if rc == 0 else TaskFailed(f"cross:{ep.name}: {args[0]} exited with status {rc}")

@@ -57,6 +57,15 @@ def install_wheels(wheels: list[Path], dest: Path, accepted: list[str], interpre
     return files
 
 
+def holds(record: Path, wheels: list[Path]) -> bool:
+    """Whether the last install from `record` was of exactly these wheels (by sha256) and
+    its files are all there: then it is kept, with the __pycache__ the interpreter wrote."""
+    data = installed(record)
+    root = Path(data.get("site_packages", "/nonexistent"))
+    return (bool(data) and data.get("wheels") == {w.name: hash_file(w, "sha256") for w in wheels}
+            and all((root / f).is_file() for f in data.get("files", [])))
+
+
 def installed(record: Path) -> dict:
     """What the last site: installed ({} if it never ran)."""
     try:

@@ -8,6 +8,7 @@
 - site:<target>         the wheels (and wheels=FILES) installed into its site-packages
 - web_site:<target>     that site-packages in the browser example (its worker loads it)
 - wheel_test:<target>   each package's check and named tests, in python.sh
+- cross:<target> -- ARGS  a program of the cross env (pip wheel, python -m build) by hand
 
 A target whose YAML says `extensions: {unsupported: why}` (WASI) gets the same names,
 each failing with that one line.
@@ -31,6 +32,7 @@ GROUPS = [
     ("site", "install a target's wheels (and wheels=FILES) where its interpreter finds them"),
     ("web_site", "the browser example with the target's site-packages, installed by its worker"),
     ("wheel_test", "each built package's check and named tests in the target's interpreter"),
+    ("cross", "a program of the cross env in the toolchain's sandbox: doit cross:emscripten -- pip wheel ."),
 ]
 
 
@@ -150,6 +152,13 @@ def _target_tasks(plan: Plan, ep: layout.ExtPlan):
             "targets": [str(web_dir / "site-packages.json")],
             "clean": [(_rmtree, [web_dir / "site-packages"]), (_unlink, [web_dir / "site-packages.json"])],
         }
+    yield {
+        "basename": "cross", "name": t,
+        "doc": f"run a program of {t}'s cross env: doit cross:{t} -- pip wheel --no-build-isolation -w dist .",
+        "actions": [(crossenv.run_in_env, [ep, plan])],
+        "pos_arg": "args",
+        "task_dep": [f"crossenv:{t}"], "uptodate": [False], "verbosity": 2,
+    }
     yield {
         "basename": "wheel_test", "name": t,
         "doc": f"each package's check and named tests in {t}'s python.sh",

@@ -1,0 +1,1 @@
+int twofiles_value(void) { return 1; }
