@@ -40,7 +40,7 @@ answer=$(sed -n 's/^# answer: //p' "$0")
 cached=$(sed -n 's/^ac_cv_fake_answer=//p' config.cache 2>/dev/null)
 answer=${cached:-$answer}
 echo "ac_cv_fake_answer=$answer" > config.cache
-# as 3.13's configure declares modules n/a (the text configure.patches edits)
+# as 3.13's configure declares modules n/a and decides fcntl (the text configure.patches edits)
 case $ac_sys_system in #(
   Emscripten|WASI) :
 
@@ -50,6 +50,10 @@ case $ac_sys_system in #(
     py_cv_module__curses_panel=n/a
  ;;
 esac
+  if test "$ac_cv_header_sys_ioctl_h" = "yes" -a "$ac_cv_header_fcntl_h" = "yes"
+then :
+  py_cv_module_fcntl=yes
+fi
 touch config.status
 cat > Makefile <<EOF
 FAKE_ANSWER=$answer
