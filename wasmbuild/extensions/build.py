@@ -21,14 +21,12 @@ from ..errors import WasmbuildError
 from ..runlog import run_logged, say
 from .. import sharing
 from . import tags
-
-# what a build writes into its project folder: never copied from the user's folder, never
-# removed from the work copy (the objects of the last build are there)
-OUTPUTS = {"build", "dist", "__pycache__", ".git", ".hg", ".tox", ".nox", ".venv", ".eggs"}
-
+from .layout import FOLDER_OUTPUTS
 
 def _outputs(name: str) -> bool:
-    return name in OUTPUTS or name.endswith(".egg-info")
+    """A build's own output in a project folder: never copied from the user's folder, never
+    removed from the work copy (the objects of the last build are there)."""
+    return name in FOLDER_OUTPUTS or name.endswith(".egg-info")
 
 
 def mirror(source: Path, dest: Path) -> tuple[int, int]:

@@ -151,13 +151,6 @@ def describe(record: dict) -> str:
     return f"{record['target']} (CPython {record['python']})"
 
 
-def refuse(message: str):
-    """An action for a target that loads no C extension: the YAML's one line."""
-    def fail():
-        return TaskFailed(message)
-    return fail
-
-
 def run_in_env(ep, plan, args=()):
     """`doit cross:<target> -- pip wheel -w dist ./project`: a program of the cross env
     (pip, python, ...) in the toolchain's sandbox (where emcc is), in the current folder,

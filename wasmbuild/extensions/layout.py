@@ -12,6 +12,11 @@ from ..plan import Plan, TargetPlan
 from .spec import FILE, ExtensionsProject, Library, Package
 
 
+# what a build writes into a project folder (never copied from the user's folder, never
+# part of its signature; extensions.build keeps them in the work copy): names, and *.egg-info
+FOLDER_OUTPUTS = {"build", "dist", "__pycache__", ".git", ".hg", ".tox", ".nox", ".venv", ".eggs"}
+
+
 @dataclass
 class Source:
     """One thing `wheel:` builds: a package declared in _extensions.yaml (its sdist from

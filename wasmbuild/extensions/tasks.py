@@ -19,11 +19,13 @@ import dataclasses
 import json
 from pathlib import Path
 
+from doit.exceptions import TaskFailed
+
 from .. import treestate
 from ..digests import digest
 from ..plan import Plan
 from ..tasks_common import _rmtree, _unlink, action, config_changed
-from . import build, checks, crossenv, layout, site as site_mod
+from . import layout
 
 GROUPS = [
     ("crossenv", "a cross-build env for a target's C extensions: pip wheel / python -m build in it"),
@@ -34,6 +36,27 @@ GROUPS = [
     ("wheel_test", "each built package's check and named tests in the target's interpreter"),
     ("cross", "a program of the cross env in the toolchain's sandbox: doit cross:emscripten -- pip wheel ."),
 ]
+
+
+def _lazy(module: str, fn: str):
+    """`wasmbuild.extensions.<module>.<fn>` as an action, imported when it runs: loading
+    the tasks (every doit run, a no-op too) needs none of the action modules."""
+    import inspect
+
+    def run(*args, log, name, **kwargs):
+        import importlib
+        f = getattr(importlib.import_module(f"{__package__}.{module}"), fn)
+        wanted = inspect.signature(f).parameters
+        return f(*args, **kwargs, **{k: v for k, v in (("log", log), ("name", name)) if k in wanted})
+    run.__name__ = fn
+    return run
+
+
+def _refuse(message: str):
+    """An action for a target that loads no C extension: the YAML's one line."""
+    def fail():
+        return TaskFailed(message)
+    return fail
 
 
 def groups():
@@ -51,7 +74,7 @@ def extension_tasks(plan: Plan, extensions: dict[str, layout.ExtPlan]):
             for base, _doc in GROUPS:
                 if base != "wheel_lib":
                     yield {"basename": base, "name": tgt.name, "doc": f"(unsupported) {spec.unsupported}",
-                           "actions": [crossenv.refuse(f"{base}:{tgt.name}: {spec.unsupported}")]}
+                           "actions": [_refuse(f"{base}:{tgt.name}: {spec.unsupported}")]}
             continue
         yield from _target_tasks(plan, extensions[tgt.name])
 
@@ -64,7 +87,8 @@ class site_intact:
         self.record = record
 
     def __call__(self, task, values):
-        data = site_mod.installed(self.record)
+        from .site import installed
+        data = installed(self.record)
         root = Path(data.get("site_packages", "/nonexistent"))
         return bool(data) and all((root / f).is_file() for f in data.get("files", []))
 
@@ -74,7 +98,7 @@ def _target_tasks(plan: Plan, ep: layout.ExtPlan):
     yield {
         "basename": "crossenv", "name": t,
         "doc": f"cross env {ep.env}: the {t} interpreter's sysconfig and tags for pip wheel / python -m build",
-        "actions": [action(plan, f"crossenv:{t}", crossenv.make_env, ep, plan)],
+        "actions": [action(plan, f"crossenv:{t}", _lazy("crossenv", "make_env"), ep, plan)],
         "file_dep": [str(bdir / "Makefile"), str(bdir / "pyconfig.h"), str(bdir / "pybuilddir.txt"),
                      str(tp.identity)],
         "task_dep": [f"host:{t}"],
@@ -95,7 +119,7 @@ def _target_tasks(plan: Plan, ep: layout.ExtPlan):
         yield {
             "basename": "wheel_lib", "name": f"{t}-{name}",
             "doc": f"{name} {lib.version} for {ep.tgt.target.triple}, linked by extensions",
-            "actions": [action(plan, f"wheel_lib:{t}-{name}", build.build_library, ep, plan, name, lib)],
+            "actions": [action(plan, f"wheel_lib:{t}-{name}", _lazy("build", "build_library"), ep, plan, name, lib)],
             "file_dep": [str(tp.identity)],
             "task_dep": [tp.task],
             "uptodate": [config_changed(digest(lib))],
@@ -112,7 +136,7 @@ def _target_tasks(plan: Plan, ep: layout.ExtPlan):
         file_dep = [str(ep.facts), *[o for lib in own_libs for o in lib_outputs[lib]]]
         if source.is_folder:
             tree = treestate.TreeState(source.path, plan.state_dir / f"tree-wheel-{t}-{source.name}.json",
-                                       skip=build.OUTPUTS)
+                                       skip=layout.FOLDER_OUTPUTS)
             uptodate.append(treestate.unchanged(tree, "folder", plan.state_dir / "snapshots"))
         elif source.path is not None:
             file_dep.append(str(source.path))
@@ -120,7 +144,7 @@ def _target_tasks(plan: Plan, ep: layout.ExtPlan):
             "basename": "wheel", "name": f"{t}-{source.name}",
             "doc": f"the {source.name} wheel for {t}" + (f" from {source.path}" if source.path else
                                                          f" ({source.package.version}, sdist from PyPI)"),
-            "actions": [action(plan, task, build.build_wheel, ep, plan, source)],
+            "actions": [action(plan, task, _lazy("build", "build_wheel"), ep, plan, source)],
             "file_dep": file_dep,
             "task_dep": [f"crossenv:{t}", *[f"wheel_lib:{t}-{lib}" for lib in own_libs]],
             "uptodate": uptodate,
@@ -155,21 +179,27 @@ def _target_tasks(plan: Plan, ep: layout.ExtPlan):
     yield {
         "basename": "cross", "name": t,
         "doc": f"run a program of {t}'s cross env: doit cross:{t} -- pip wheel --no-build-isolation -w dist .",
-        "actions": [(crossenv.run_in_env, [ep, plan])],
+        "actions": [(_run_in_env, [ep, plan])],
         "pos_arg": "args",
         "task_dep": [f"crossenv:{t}"], "uptodate": [False], "verbosity": 2,
     }
     yield {
         "basename": "wheel_test", "name": t,
         "doc": f"each package's check and named tests in {t}'s python.sh",
-        "actions": [action(plan, f"wheel_test:{t}", checks.run_package_tests, ep)],
+        "actions": [action(plan, f"wheel_test:{t}", _lazy("checks", "run_package_tests"), ep)],
         "task_dep": [f"site:{t}"],
         "uptodate": [False],
         "verbosity": 2,
     }
 
 
+def _run_in_env(ep: layout.ExtPlan, plan: Plan, args=()):
+    from .crossenv import run_in_env
+    return run_in_env(ep, plan, args)
+
+
 def _install_site(ep: layout.ExtPlan):
+    from . import crossenv, site as site_mod
     record = crossenv.read_facts(ep)
     bind = ep.tgt.target.vars.get("site_packages_bind")
     sandbox = ep.tgt.toolchain.sandbox
@@ -188,6 +218,7 @@ def _web_site(ep: layout.ExtPlan, web_dir: Path):
     web/site-packages.json, which the worker fetches and writes into the Emscripten file
     system's site-packages before Python starts."""
     from ..atomic import write_text
+    from . import site as site_mod
     import shutil
     dest = web_dir / "site-packages"
     shutil.rmtree(dest, ignore_errors=True)
