@@ -284,6 +284,8 @@ class Extensions:
     # each one the interpreter itself was linked with is added to the module's link
     abi_flags: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)   # for every wheel build
+    # pytest arguments that the interpreter needs for the packages' tests (wheel_test:)
+    test_args: list[str] = field(default_factory=list)
 
 
 @dataclass

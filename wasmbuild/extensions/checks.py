@@ -21,6 +21,7 @@ def _run(python_sh: Path, args: list[str], cwd: Path, log: Path) -> subprocess.C
     # the caller's PYTHON* variables stay out, as in test:<target> (an Emscripten 6
     # interpreter reads its host's environment)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["NO_COLOR"] = "1"             # a 3.13 NODERAWFS stream is always a tty: plain text
     out = subprocess.run([str(python_sh), *args], capture_output=True, text=True, cwd=cwd, env=env)
     with open(log, "a") as f:
         f.write(f"\n$ python.sh {' '.join(args)}\n  (cwd {cwd})\n{out.stdout}{out.stderr}[exit {out.returncode}]\n")
@@ -46,7 +47,8 @@ def run_package_tests(ep, *, log: Path, name: str):
         if out.returncode != 0:
             failed.append(f"{source.name}: check failed: {(out.stderr or out.stdout).strip().splitlines()[-1:]}")
             continue
-        args = ["-p", "no:cacheprovider", "-q", "-rs", *[str(work / p) for p in tests.paths], *tests.args]
+        args = ["-p", "no:cacheprovider", "-q", "-rs", "--color=no", *ep.spec.test_args,
+                *[str(work / p) for p in tests.paths], *tests.args]
         out = _run(python_sh, ["-P", "-c", RUN_PYTEST.format(site=str(test_site), args=args)], work, log)
         summary = next((l.strip("= ") for l in reversed(out.stdout.splitlines()) if " in " in l), "?")
         line = f"{source.name}: {summary}"
