@@ -182,3 +182,22 @@ def test_314_page_offers_the_terminal_from_pinned_npm_packages(tmp_path):
     task = next(web_tasks(plan, tgt))
     assert {f"fetch:{a.download.file}" for a in web.assets} <= set(task["task_dep"])
     assert {str(tgt.build_dir / "web" / n) for n in names} <= set(task["targets"])
+
+
+def test_stored_zip_copy_keeps_every_entry_and_is_deterministic(tmp_path):
+    import zipfile
+    src = tmp_path / "python313.zip"
+    with zipfile.ZipFile(src, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in ("os.pyc", "encodings/__init__.pyc", "site.pyc"):
+            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+            info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
+            zf.writestr(info, name.encode() * 200)
+    compress.stored_zip_copy(src, tmp_path / "a.zip")
+    compress.stored_zip_copy(src, tmp_path / "b.zip")
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+    with zipfile.ZipFile(src) as old, zipfile.ZipFile(tmp_path / "a.zip") as new:
+        assert [i.filename for i in new.infolist()] == [i.filename for i in old.infolist()]
+        for a, b in zip(old.infolist(), new.infolist()):
+            assert new.read(b) == old.read(a)
+            assert (b.compress_type, b.date_time, b.external_attr) == \
+                (zipfile.ZIP_STORED, a.date_time, a.external_attr)

@@ -480,8 +480,12 @@ def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: 
     failed = run_steps(plan, tp, web.steps, log=log, name=name, label="web.steps")
     if failed:
         return failed
-    for f in [*web.files, zip_path]:
+    for f in web.files:
         copy_file(Path(f), dest / Path(f).name)
+    if web.store_zip:
+        compress.stored_zip_copy(zip_path, dest / zip_path.name)
+    else:
+        copy_file(zip_path, dest / zip_path.name)
     render_loaders(templates_dir, web.loaders, variables)
     written = assets.install(web.assets, dest)
     start = time.monotonic()

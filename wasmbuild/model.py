@@ -255,6 +255,8 @@ class Web:
     # names (fnmatch patterns) of the folder's files that get X.br and X.gz beside them
     # (wasmbuild/web/compress.py), which serve: sends to browsers that accept them
     compress: list[str] = field(default_factory=list)
+    # the folder's stdlib zip with its entries stored, not deflated (compress.py says why)
+    store_zip: bool = False
 
 
 @dataclass

@@ -1,13 +1,18 @@
-"""The browser example in real headless Chromium (Debian's package), driven by Playwright."""
+"""The browser example in real headless Chromium (Debian's package), driven by Playwright:
+the basic REPL (3.13.5 and 3.14.7), CPython's own REPL in a terminal over JSPI (3.14.7),
+served by wasmbuild's server with no network but loopback."""
 import shutil
+import sys
 import threading
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from e2e_util import ARTIFACTS, record
+from e2e_util import ARTIFACTS, PROJECT, record
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(PROJECT / "bench"))
+from webtiming import CHROMIUM_ARGS, load_once  # noqa: E402
 
 
 # 3.13.5 (trixie: a second link as an ES module) and 3.14.7 (forky: its own python.mjs)
@@ -19,11 +24,33 @@ def web_dir(request):
     return b.build_dir / "web"
 
 
-def _serve(folder, isolation):
+@pytest.fixture(scope="module")
+def web_dir_314(emscripten_314):
+    emscripten_314.doit(f"web:{emscripten_314.target}")
+    return emscripten_314.build_dir / "web"
+
+
+def _serve(folder, isolation, page="python.html?repl=basic"):
     from wasmbuild.web.serve import make_server
     server = make_server(folder, port=0, isolation=isolation)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/python.html"
+    return server, f"http://127.0.0.1:{server.server_address[1]}/{page}"
+
+
+def _offline_page(browser, url, refused):
+    """A fresh context whose requests to anything but the server are refused (and noted)."""
+    context = browser.new_context()
+    origin = urlsplit(url).netloc
+
+    def only_loopback(route):
+        if urlsplit(route.request.url).netloc == origin or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    return context, context.new_page()
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +69,21 @@ def browser(tmp_path_factory):
 
 
 def test_page_runs_python(web_dir, browser):
+    """The basic REPL (a text field, the interpreter in a worker): on 3.13.5 the only one,
+    on 3.14.7 the one ?repl=basic asks for; the page says which one runs and why."""
     server, url = _serve(web_dir, isolation=True)
+    refused = []
+    context, page = _offline_page(browser, url, refused)
     try:
-        page = browser.new_page()
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(url)
         page.wait_for_function("document.getElementById('output').textContent.includes('>>> ')",
                                timeout=120_000)
+        mode = page.inner_text("#mode")
+        assert "basic REPL" in mode
+        assert ("asked for with ?repl=basic" if (web_dir / "python.terminal.mjs").exists()
+                else "needs CPython 3.14") in mode, mode
         for line, shown in [("import sys; print(sys.platform, sum(range(10)))", "emscripten 45"),
                             ("import ctypes, decimal, sqlite3; print('modules', ctypes.sizeof(ctypes.c_int), "
                              "decimal.Decimal(1) / 4, sqlite3.connect(':memory:').execute('select 7').fetchone())",
@@ -63,8 +97,9 @@ def test_page_runs_python(web_dir, browser):
         version = page.inner_text("#output").split("Python ", 1)[-1][:4].strip()
         page.screenshot(path=str(ARTIFACTS / f"web-emscripten-{version}.png"), full_page=True)
         assert "Traceback (most recent call last)" in page.inner_text("#output")
-        assert errors == []
+        assert errors == [] and refused == []
     finally:
+        context.close()
         server.shutdown()
         server.server_close()
 
@@ -78,6 +113,88 @@ def test_without_isolation_headers_the_page_explains(web_dir, browser):
         text = page.inner_text("#isolation")
         assert "not cross-origin isolated" in text and "Cross-Origin-Embedder-Policy" in text
         page.screenshot(path=str(ARTIFACTS / "web-emscripten-no-isolation.png"), full_page=True)
+        page.close()
     finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_compressed_streamed_and_only_what_the_page_needs(web_dir, browser):
+    """A cold load of each REPL through the bench's own measuring helper: python.wasm comes
+    as brotli (Chromium accepts br on loopback), is compiled while it streams (the page's
+    mark, set only when compileStreaming succeeded), and nothing but the REPL's own files
+    is fetched before the prompt; no request leaves the machine."""
+    server, url = _serve(web_dir, isolation=True, page="python.html")
+    try:
+        load = load_once(browser, url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    terminal = (web_dir / "python.terminal.mjs").exists()
+    assert load["mode"] == ("terminal" if terminal else "basic")
+    assert load["refused"] == [] and load["errors"] == []
+    wire = load["wire"]
+    wasm = wire["python.wasm"]
+    assert (wasm["status"], wasm["encoding"]) == (200, "br"), wire
+    assert wasm["bytes"] == (web_dir / "python.wasm.br").stat().st_size
+    assert "python:wasm-compiled" in load["marks"] and "python:prompt" in load["marks"]
+    stdlib = next(n for n in wire if n.endswith(".zip"))
+    common = {"python.html", "python.mjs", "python.wasm", stdlib}
+    own = ({"python.terminal.mjs", "xterm.js", "xterm-pty.mjs", "xterm.css"} if terminal
+           else {"python.worker.mjs"})
+    assert set(wire) == common | own, sorted(wire)
+    record(f"web-load-{'314' if terminal else '313'}",
+           {"seconds": round(load["seconds"], 3), "marks": load["marks"],
+            "wire": {n: w["bytes"] for n, w in wire.items()}})
+
+
+TYPED_DEF = 'def f():\nprint("hello", "emscripten repl!")\n\n'
+SCREEN = """() => {
+  if (!globalThis.pythonTerminal) return "";          // the terminal's module not loaded yet
+  const b = globalThis.pythonTerminal.buffer.active, lines = [];
+  for (let i = 0; i < b.length; i++) lines.push(b.getLine(i).translateToString(true));
+  return lines.join("\\n");
+}"""
+
+
+def test_terminal_runs_pyrepl(web_dir_314, browser):
+    """3.14.7's page in Chromium (JSPI): CPython's own REPL in xterm.js, as upstream's
+    browser test types it (pyrepl indents the body itself), then the up arrow recalls
+    the last input, which runs again. Served with no network but loopback."""
+    server, url = _serve(web_dir_314, isolation=True, page="python.html")
+    refused = []
+    context, page = _offline_page(browser, url, refused)
+    try:
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        assert page.evaluate("document.documentElement.dataset.repl") == "terminal"
+        assert "CPython's own REPL (pyrepl) in a terminal" in page.inner_text("#mode")
+        page.wait_for_function(f"({SCREEN})().includes('>>>')", timeout=120_000)
+        screen = page.evaluate(SCREEN)
+        assert "Python 3.14.7" in screen and "on emscripten" in screen
+        assert 'Type "help", "copyright", "credits" or "license" for more information.' in screen
+        assert "can't use pyrepl" not in screen, screen
+        textbox = page.locator(".xterm-helper-textarea")
+        textbox.press_sequentially(TYPED_DEF)
+        textbox.press_sequentially("f()\n")
+        page.wait_for_function(f"({SCREEN})().includes('hello emscripten repl!')", timeout=30_000)
+        screen = page.evaluate(SCREEN)
+        assert "... " in screen and "    print(" in screen, screen     # pyrepl's own indent
+        page.keyboard.press("ArrowUp")
+        page.wait_for_function(f"({SCREEN})().trimEnd().endsWith('>>> f()')", timeout=10_000)
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"({SCREEN})().split('hello emscripten repl!').length === 3",
+                               timeout=30_000)
+        for _ in range(3):                            # f(), f(), then the block before them
+            page.keyboard.press("ArrowUp")
+        page.wait_for_function(f"({SCREEN})().trimEnd().endsWith("
+                               f"'>>> def f():\\n...     print(\"hello\", \"emscripten repl!\")')",
+                               timeout=10_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "web-terminal-3.14.png"), full_page=True)
+        assert errors == [] and refused == []
+    finally:
+        context.close()
         server.shutdown()
         server.server_close()

@@ -21,6 +21,7 @@ import fnmatch
 import gzip
 import json
 import os
+import zipfile
 from pathlib import Path
 
 from ..atomic import atomic_path, write_text
@@ -121,3 +122,18 @@ def table(rows: list[dict]) -> list[str]:
         return "-" if n is None else f"{n:,}"
     return [f"{r['name']}: {r['raw']:,} raw, {size(r.get('gzip'))} gzip, {size(r.get('br'))} brotli"
             for r in rows]
+
+
+def stored_zip_copy(src: Path, dest: Path) -> None:
+    """A copy of a zip whose entries are stored, not deflated: the same names, order,
+    times and modes. The page's stdlib zip travels brotli-compressed as a whole, which
+    finds the repeats across its thousand .pyc files that per-entry deflate cannot
+    (3.13.5's: 3.43 MB brotli deflated, 2.22 MB stored), and an import reads its module
+    without inflating it in wasm."""
+    with zipfile.ZipFile(src) as zin, atomic_path(dest) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zout:
+            for info in zin.infolist():
+                out = zipfile.ZipInfo(info.filename, info.date_time)
+                out.compress_type, out.external_attr = zipfile.ZIP_STORED, info.external_attr
+                out.create_system = info.create_system
+                zout.writestr(out, zin.read(info))

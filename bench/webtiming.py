@@ -1,0 +1,159 @@
+"""Time to the first prompt of a web folder's page in Chromium (Debian's), cold loads.
+
+    python3 bench/webtiming.py WEB_DIR [--page python.html?repl=basic] [--runs 5]
+
+A function for other benches (bench/artifacts.py):
+
+    from webtiming import time_to_prompt
+    times = time_to_prompt(web_dir, "python.html", runs=5)      # seconds, one per load
+
+Each load is cold: a fresh browser context (its own HTTP cache and so no compiled-wasm
+cache), the folder served by wasmbuild's own server (web/serve.py: precompressed
+siblings, COOP/COEP) on 127.0.0.1, and every request to any other host refused (the
+page must need no network). The time is from the navigation's start to the moment the
+page first shows a `>>>` prompt (either REPL: the text field's output or the
+terminal's rows), polled at every animation frame; it is measured the same way for a
+page without the timing marks the current pages set (`python:wasm-compiled`,
+`python:stdlib-fetched`, `python:prompt`), which `measure_loads` also reports.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from wasmbuild.web.serve import make_server  # noqa: E402
+
+# the same as the e2e browser tests (tests/e2e/test_web.py)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# resolves to performance.now() once a prompt is on the page, else false
+PROMPT = "() => document.body.innerText.includes('>>>') && performance.now()"
+
+
+def chromium():
+    """(playwright, browser): Debian's chromium, never a browser Playwright downloads."""
+    from playwright.sync_api import sync_playwright
+    p = sync_playwright().start()
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    return p, p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+
+
+def serve(web_dir: Path, isolation: bool = True, server_factory=make_server):
+    """The folder on 127.0.0.1 at a free port, every file read once first: the server's
+    ETags and the OS's page cache are warm, so that a load times the browser, not the disk."""
+    server = server_factory(web_dir, port=0, isolation=isolation)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    import urllib.request
+    for f in sorted(Path(web_dir).iterdir()):
+        if f.is_file():
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/{f.name}") as r:
+                r.read()
+    return server
+
+
+def load_once(browser, url: str, timeout_ms: int = 120_000) -> dict:
+    """One cold load: seconds to the prompt, the page's own timing marks (seconds), and
+    what came over the wire per file (bytes of body as sent, and its coding)."""
+    context = browser.new_context()
+    origin = urlsplit(url).netloc
+    refused, responses = [], []
+
+    def only_loopback(route):
+        if urlsplit(route.request.url).netloc == origin or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    context.on("response", lambda r: responses.append(r))
+    errors = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        at = page.wait_for_function(PROMPT, polling="raf", timeout=timeout_ms).json_value()
+        marks = page.evaluate("performance.getEntriesByType('mark').map(m => [m.name, m.startTime])")
+        wire = {}
+        for r in responses:
+            name = urlsplit(r.url).path.rsplit("/", 1)[-1]
+            # the body's length as sent (the server always says it); not request.sizes(),
+            # which waits forever for a response that compileStreaming consumed
+            length = r.headers.get("content-length")
+            wire[name] = {"status": r.status, "bytes": int(length) if length else None,
+                          "encoding": r.headers.get("content-encoding")}
+        return {"seconds": at / 1000, "marks": {n: t / 1000 for n, t in marks},
+                "wire": wire, "refused": refused, "errors": errors,
+                "mode": page.evaluate("document.documentElement.dataset.repl || null")}
+    finally:
+        context.close()
+
+
+def measure_loads(web_dir: Path, page: str = "python.html", runs: int = 5, *, browser=None,
+                  isolation: bool = True) -> list[dict]:
+    """`runs` cold loads of `page` (may carry a query, e.g. python.html?repl=basic)."""
+    return interleaved([(web_dir, page, make_server)], runs, browser=browser,
+                       isolation=isolation)[0]
+
+
+def interleaved(setups, runs: int = 5, *, browser=None, isolation: bool = True) -> list[list[dict]]:
+    """Cold loads of several pages taken in turn (A B A B ...), so that a machine busy
+    with something else slows each of them alike: `setups` is a list of
+    (web_dir, page, server_factory); one list of loads per setup."""
+    servers = [serve(Path(d), isolation, factory) for d, _, factory in setups]
+    own = None
+    try:
+        if browser is None:
+            own = chromium()
+            browser = own[1]
+        urls = [f"http://127.0.0.1:{s.server_address[1]}/{page}"
+                for s, (_, page, _) in zip(servers, setups)]
+        results = [[] for _ in setups]
+        for _ in range(runs):
+            for i, url in enumerate(urls):
+                results[i].append(load_once(browser, url))
+        return results
+    finally:
+        if own:
+            own[1].close()
+            own[0].stop()
+        for s in servers:
+            s.shutdown()
+            s.server_close()
+
+
+def time_to_prompt(web_dir: Path, page: str = "python.html", runs: int = 5, *,
+                   browser=None) -> list[float]:
+    """Seconds from navigation start to the first prompt, one per cold load."""
+    return [r["seconds"] for r in measure_loads(web_dir, page, runs, browser=browser)]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("web_dir", type=Path)
+    ap.add_argument("--page", default="python.html")
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args(argv)
+    loads = measure_loads(args.web_dir, args.page, args.runs)
+    for i, r in enumerate(loads, 1):
+        marks = ", ".join(f"{n} {t:.3f}" for n, t in r["marks"].items())
+        print(f"load {i}: {r['seconds']:.3f} s to the prompt ({r['mode']}){'; ' + marks if marks else ''}")
+        if r["refused"] or r["errors"]:
+            print(f"   refused: {r['refused']}; page errors: {r['errors']}")
+    print(f"median: {statistics.median(r['seconds'] for r in loads):.3f} s over {len(loads)} cold loads")
+    for name, w in sorted(loads[-1]["wire"].items()):
+        print(f"   {name}: {w['status']}, {w['bytes']} bytes on the wire ({w['encoding'] or 'identity'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
