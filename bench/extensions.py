@@ -59,7 +59,7 @@ def bench(target: str, cpython: str | None, work: Path) -> dict:
     src = [f"cpython={cpython}"] if cpython else []
     bdir = build_dir_of(target, cpython)
     ext = bdir.parent / f"{bdir.name}-ext"
-    row: dict = {"target": target, "build": str(bdir)}
+    row: dict = {"target": target, "build": str(bdir), "load": [os.getloadavg()[0]]}
     shutil.rmtree(ext, ignore_errors=True)
     doit("forget", *[f"{b}:{target}" for b in ("crossenv", "site")], *src)
     took, err = doit(f"wheel:{target}", *src, env={"CCACHE_RECACHE": "1"})
@@ -90,6 +90,7 @@ def bench(target: str, cpython: str | None, work: Path) -> dict:
         tests.append(took)
     row["wheel_test"] = tests
     row["tests"] = re.findall(r"^   ((?:markupsafe|msgpack|pyyaml): .*)$", err, re.M)
+    row["load"].append(os.getloadavg()[0])
     return row
 
 
@@ -102,6 +103,8 @@ def table(rows: list[dict]) -> str:
         warm_t, warm_steps = r["warm"]
         c = r["edit_ccache"]
         out += [f"## {r['target']} ({r['build']})", "",
+                f"Load average (1 min) before and after: {r['load'][0]:.1f}, {r['load'][1]:.1f} "
+                "(other builds shared the two cores).", "",
                 "| scenario | wall |", "|---|---|",
                 f"| cold: env + libyaml + 3 wheels (CCACHE_RECACHE=1) | {cold_t:.1f} s |",
                 f"| warm: libyaml + 3 wheels again (env kept, ccache read) | {warm_t:.1f} s |",
