@@ -142,7 +142,11 @@ def test_compressed_streamed_and_only_what_the_page_needs(web_dir, browser):
     common = {"python.html", "python.mjs", "python.wasm", stdlib}
     own = ({"python.terminal.mjs", "xterm.js", "xterm-pty.mjs", "xterm.css"} if terminal
            else {"python.worker.mjs"})
-    assert set(wire) == common | own, sorted(wire)
+    # the worker also asks for the site-packages listing (wasmbuild/extensions' web_site:;
+    # none here: a 404) while the page compiles python.wasm; its response event may come
+    # to Playwright after the prompt
+    optional = set() if terminal else {"site-packages.json"}
+    assert common | own <= set(wire) <= common | own | optional, sorted(wire)
     record(f"web-load-{'314' if terminal else '313'}",
            {"seconds": round(load["seconds"], 3), "marks": load["marks"],
             "wire": {n: w["bytes"] for n, w in wire.items()}})
