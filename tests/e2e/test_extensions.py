@@ -117,6 +117,17 @@ def test_local_project_noop_touch_and_one_file_recompiled(emscripten_314, tmp_pa
     ccache = json.loads((ext_dir(b) / "wheels" / "twofiles.json").read_text())["ccache"]
     assert ccache.get("cache_miss") == 1 and ccache.get("local_storage_hit", 0) >= 1, ccache
     assert b.py(*probe).stdout.split()[0] == str(second)
+    # by hand in the cross env, in the project's folder: PyPA's build makes the same kind of wheel
+    import os
+    import subprocess
+    import sys
+    by_hand = subprocess.run([sys.executable, "-m", "doit", "-f", str(PROJECT / "dodo.py"), "-d", str(PROJECT),
+                              f"cross:{b.target}", f"cpython={b.source}", "--", "python", "-m", "build",
+                              "--no-isolation", "--wheel", "-o", "dist", "."],
+                             cwd=proj, env={**os.environ, "PWD": str(proj)}, capture_output=True, text=True,
+                             timeout=600)
+    assert by_hand.returncode == 0, by_hand.stdout[-2000:] + by_hand.stderr[-2000:]
+    assert [w.name for w in (proj / "dist").glob("*.whl")] == ["twofiles-1.0-cp314-cp314-emscripten_6_0_5_wasm32.whl"]
     record("extensions-local-project", {"first build": f"{built.seconds:.1f}s", "no-op": f"{noop.seconds:.1f}s",
                                         "touch": f"{touched.seconds:.1f}s",
                                         "one C file edited": f"{edited.seconds:.1f}s", "ccache": ccache,

@@ -153,21 +153,29 @@ def describe(record: dict) -> str:
 
 def run_in_env(ep, plan, args=()):
     """`doit cross:<target> -- pip wheel -w dist ./project`: a program of the cross env
-    (pip, python, ...) in the toolchain's sandbox (where emcc is), in the current folder,
-    with the network (pip may download). Its exit status is kept."""
+    (pip, python, ...) in the toolchain's sandbox (where emcc is), in the folder doit was
+    started in (bound writable: paths outside it are not seen), with the network (pip may
+    download). Its exit status is kept."""
     import os
     from ..actions import _rw
     from ..runlog import foreground
+    args = list(args)
+    # `--native` first: the build Python as itself (WASMBUILD_CROSS=0), to install a tool
+    # for the env (a build backend); doit takes any NAME=VALUE word for its own variables
+    settings = {"WASMBUILD_CROSS": "0"} if args[:1] == ["--native"] else {}
+    args = args[1:] if settings else args
     if not args:
         return TaskFailed(f"cross:{ep.name}: name a program of the env: doit cross:{ep.name} -- pip wheel .")
     program = ep.env / "bin" / args[0]
     if not program.exists():
         return TaskFailed(f"cross:{ep.name}: {args[0]!r} is not in {ep.env / 'bin'}")
-    cwd = Path(os.getcwd())
+    # the folder doit was started in (doit itself changes into the project's): the shell's PWD
+    pwd = os.environ.get("PWD", "")
+    cwd = Path(pwd) if pwd.startswith("/") and Path(pwd).is_dir() else Path(os.getcwd())
     argv, env = ep.tgt.toolchain.sandbox.command(
         [str(program), *args[1:]], cwd, rw=[*_rw(plan), cwd, _pip_cache(plan)], ro=[plan.source.path],
         network=True, extra_env={"PIP_CACHE_DIR": str(_pip_cache(plan)),
-                                 "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt"})
+                                 "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt", **settings})
     with foreground():
         rc = subprocess.call(argv, env=env, cwd=cwd)
     return None if rc == 0 else TaskFailed(f"cross:{ep.name}: {args[0]} exited with status {rc}")

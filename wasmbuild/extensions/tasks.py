@@ -149,7 +149,7 @@ def _target_tasks(plan: Plan, ep: layout.ExtPlan):
             "task_dep": [f"crossenv:{t}", *[f"wheel_lib:{t}-{lib}" for lib in own_libs]],
             "uptodate": uptodate,
             "targets": [str(ep.record(source))],
-            "clean": [(_rmtree, [ep.work(source)]), (_unlink, [ep.record(source)])],
+            "clean": [(_rmtree, [ep.work(source)]), (_remove_wheel, [ep.record(source)])],
         }
     yield {"basename": "wheel", "name": t, "doc": f"every wheel packages= names, for {t}",
            "actions": None, "task_dep": names}
@@ -191,6 +191,15 @@ def _target_tasks(plan: Plan, ep: layout.ExtPlan):
         "uptodate": [False],
         "verbosity": 2,
     }
+
+
+def _remove_wheel(record: Path) -> None:
+    """Clean action of wheel:<target>-<name>: the wheel its record names, and the record."""
+    try:
+        (record.parent / json.loads(record.read_text())["wheel"]).unlink(missing_ok=True)
+    except (OSError, ValueError, KeyError):
+        pass
+    record.unlink(missing_ok=True)
 
 
 def _run_in_env(ep: layout.ExtPlan, plan: Plan, args=()):
