@@ -120,11 +120,13 @@ def make_env(ep, plan, *, log: Path, name: str):
     copy_file(data, env / "wasmbuild-target" / data.name)
     site = _site_packages(env)
     copy_file(Path(__file__).with_name("startup.py"), site / "_wasmbuild_cross.py")
-    write_text(site / "_wasmbuild_cross.json",
-               json.dumps(settings_for(ep, facts, claimed, data), indent=1, sort_keys=True) + "\n")
+    settings = settings_for(ep, facts, claimed, data)
+    write_text(site / "_wasmbuild_cross.json", json.dumps(settings, indent=1, sort_keys=True) + "\n")
     write_text(site / "_wasmbuild_cross.pth", "import _wasmbuild_cross\n")
+    # the wheels depend on this file: what changes how they are built is in it
     record = {"target": ep.name, "python": ".".join(map(str, facts["version"])), "facts": facts,
-              "pyemscripten": claimed, "notes": notes, "tags": accepted}
+              "pyemscripten": claimed, "notes": notes, "tags": accepted, "settings": settings,
+              "build_requirements": ep.project.build_requirements}
     write_text(ep.facts, json.dumps(record, indent=1, sort_keys=True) + "\n")
     say(f"   {ep.name}: wheels are tagged {accepted[0]}")
     for note in notes:
