@@ -1,6 +1,6 @@
 """Time to the first prompt of a web folder's page in Chromium (Debian's), cold loads.
 
-    python3 bench/webtiming.py WEB_DIR [--page python.html?repl=basic] [--runs 5]
+    python3 bench/webtiming.py WEB_DIR[::PAGE] ... [--runs 5] [--out FILE.md]
 
 A function for other benches (bench/artifacts.py):
 
@@ -139,19 +139,36 @@ def time_to_prompt(web_dir: Path, page: str = "python.html", runs: int = 5, *,
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("web_dir", type=Path)
-    ap.add_argument("--page", default="python.html")
+    ap.add_argument("folders", nargs="+", metavar="WEB_DIR[::PAGE]",
+                    help="web folders (and pages, default python.html), loaded in turn")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--out", type=Path, help="also write the table as markdown here")
     args = ap.parse_args(argv)
-    loads = measure_loads(args.web_dir, args.page, args.runs)
-    for i, r in enumerate(loads, 1):
-        marks = ", ".join(f"{n} {t:.3f}" for n, t in r["marks"].items())
-        print(f"load {i}: {r['seconds']:.3f} s to the prompt ({r['mode']}){'; ' + marks if marks else ''}")
-        if r["refused"] or r["errors"]:
-            print(f"   refused: {r['refused']}; page errors: {r['errors']}")
-    print(f"median: {statistics.median(r['seconds'] for r in loads):.3f} s over {len(loads)} cold loads")
-    for name, w in sorted(loads[-1]["wire"].items()):
-        print(f"   {name}: {w['status']}, {w['bytes']} bytes on the wire ({w['encoding'] or 'identity'})")
+    setups = []
+    for f in args.folders:
+        folder, _, page = f.partition("::")
+        setups.append((Path(folder), page or "python.html", make_server))
+    import os
+    load = os.getloadavg()
+    results = interleaved(setups, args.runs)
+    rows = ["| folder | page | REPL | median (s) | loads (s) | marks, medians (s) | python.wasm on the wire |",
+            "|---|---|---|---|---|---|---|"]
+    for (folder, page, _), loads in zip(setups, results):
+        times = [r["seconds"] for r in loads]
+        names = sorted({n for r in loads for n in r["marks"]}, key=lambda n: statistics.median(
+            r["marks"][n] for r in loads if n in r["marks"]))
+        marks = ", ".join(f"{n.split(':')[-1]} {statistics.median(r['marks'][n] for r in loads if n in r['marks']):.2f}"
+                          for n in names)
+        wasm = loads[-1]["wire"].get("python.wasm", {})
+        problems = sorted({u for r in loads for u in r["refused"]} | {e for r in loads for e in r["errors"]})
+        print(f"{folder} {page}: median {statistics.median(times):.3f} s over {len(loads)} cold loads "
+              f"({loads[0]['mode']}); {marks}; {problems or ''}")
+        rows.append(f"| {folder} | {page} | {loads[0]['mode'] or '-'} | {statistics.median(times):.3f} | "
+                    f"{' '.join(f'{t:.2f}' for t in times)} | {marks or '-'} | "
+                    f"{wasm.get('bytes')} B {wasm.get('encoding') or 'identity'} |")
+    if args.out:
+        args.out.write_text(f"Cold loads in Chromium, interleaved, load average before: "
+                            f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n\n" + "\n".join(rows) + "\n")
     return 0
 
 
