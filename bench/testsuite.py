@@ -178,7 +178,14 @@ def main() -> None:
                      f"| {'; '.join(r['main_summary'])} | reached {r['rerun']} "
                      f"| {r['died'] or '; '.join(r['final'])} |")
             w.append(f"\nFailed in its main pass: {', '.join(r['failed'])}\n")
-    Path(a.out).write_text("\n".join(w) + "\n")
+    out = Path(a.out)
+    marker = "\n## Upstream's own command, on the same build"
+    if not up and out.is_file() and marker in (earlier := out.read_text()):
+        # --no-upstream: an earlier run's section stays, said to be earlier (its own
+        # command line carries its date and commit)
+        w.append(marker.replace("on the same build", "from an earlier run of this script")
+                 + earlier.split(marker, 1)[1].split("\n", 1)[1].rstrip("\n"))
+    out.write_text("\n".join(w) + "\n")
     print("\n".join(w))
 
 
