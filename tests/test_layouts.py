@@ -232,7 +232,7 @@ def test_each_profile_is_a_target_with_its_own_build_dir(tmp_path):
     # the 3.14 overlay's arguments, then the profile's
     own = lambda args, tp: [a.replace(str(tp.deps_dir), "DEPS") for a in args]
     assert own(size.target.configure.args, size) == [*own(default.target.configure.args, default),
-                                                     "OPT=-DNDEBUG -Oz -Wall"]
+                                                     "OPT=-DNDEBUG -Oz -Wall", "--disable-test-modules"]
     assert size.target.make.env == {"EMCC_CFLAGS": "-Oz"} and default.target.make.env == {}
     assert "python-3.14.7-emscripten-forky-size" == size.target.package.name
-    assert plan.targets["wasi-size"].target.configure.args[-1] == "OPT=-DNDEBUG -Os -Wall"
+    assert plan.targets["wasi-size"].target.configure.args[-2:] == ["OPT=-DNDEBUG -Os -Wall", "--disable-test-modules"]
