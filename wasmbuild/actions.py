@@ -471,13 +471,14 @@ def _installed_site(record: Path | None):
 # ---------------------------------------------------------------- web example
 
 def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: dict,
-                 compress_state: Path, *, log: Path, name: str):
+                 compress_state: Path, *, log: Path, name: str, make_env: dict | None = None):
     """The web folder: the steps' module, the zip, the page's loaders, the registry
-    assets the page loads, then X.br and X.gz beside what `web.compress` names."""
+    assets the page loads, then X.br and X.gz beside what `web.compress` names. The steps
+    get make's environment (a profile's EMCC_CFLAGS): they link as make links."""
     from .web import assets, compress   # imported when used: a no-op needs none of them
     dest = Path(web.dir)
     dest.mkdir(parents=True, exist_ok=True)
-    failed = run_steps(plan, tp, web.steps, log=log, name=name, label="web.steps")
+    failed = run_steps(plan, tp, web.steps, log=log, name=name, label="web.steps", extra_env=make_env)
     if failed:
         return failed
     for f in web.files:

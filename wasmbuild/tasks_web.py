@@ -27,11 +27,11 @@ def web_tasks(plan: Plan, tgt: TargetPlan):
         "basename": "web", "name": t.name,
         "doc": f"the browser example in {web}: page, worker, module, wasm, stdlib zip",
         "actions": [action(plan, name, actions.assemble_web, plan, tgt.toolchain, t.web, zip_path,
-                           plan.settings.templates_dir, variables, compress_state)],
+                           plan.settings.templates_dir, variables, compress_state, make_env=t.make.env)],
         "file_dep": [str(tgt.build_dir / a) for a in t.artifacts] + [str(zip_path)]
                     + [loader_input(plan.settings.templates_dir, l) for l in t.web.loaders],
         "task_dep": [f"host:{t.name}"] + [f"fetch:{a.download.file}" for a in t.web.assets],
-        "uptodate": [config_changed(digest([t.web, variables]))],
+        "uptodate": [config_changed(digest([t.web, variables, *([t.make.env] if t.make.env else [])]))],
         "targets": [str(o) for o in outputs],
         "clean": [(_rmtree, [web])],
     }
