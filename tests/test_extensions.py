@@ -1,6 +1,6 @@
 """Third-party C extensions (wasmbuild/extensions): the tags a built interpreter accepts,
 PEP 783's pins, the one-line refusals, wheel installation, the cross env's startup module
-and the task graph, with fakes (the e2e tests build real wheels: tests/e2e/test_extensions.py)."""
+and the task graph, with fakes (the e2e tests build real wheels: tests/e2e/test_c_extensions.py)."""
 import json
 import os
 import subprocess
