@@ -67,3 +67,25 @@ def test_the_wasi_package_maps_itself_at_the_guests_root(tmp_path):
         assert launcher.mode & 0o111
         text = tf.extractfile(launcher).read().decode()
     assert '--dir "$here::/"' in text and "--env PYTHONHOME=/" in text and "wasmtime run" in text
+
+
+def test_wheels_gone_from_site_packages_are_one_line(tmp_path):
+    """site:'s record lists what it installed; when the folder (writable through python.sh)
+    lost some of it since, package: names the file and the fix instead of a traceback."""
+    import pytest
+    from wasmbuild.actions import _installed_site
+    from wasmbuild.errors import WasmbuildError
+    site = tmp_path / "site-packages"
+    (site / "pkg").mkdir(parents=True)
+    (site / "pkg" / "__init__.py").write_text("")
+    record = tmp_path / "wasm32-emscripten-ext" / "site.json"
+    record.parent.mkdir()
+    record.write_text(json.dumps({"wheels": {}, "site_packages": str(site),
+                                  "files": ["pkg/__init__.py", "pkg/_speedups.so"]}))
+    with pytest.raises(WasmbuildError) as e:
+        _installed_site(record, "emscripten")
+    assert "1 of the 2 files that site:emscripten installed are gone (e.g. pkg/_speedups.so)" in str(e.value)
+    assert "doit site:emscripten" in str(e.value) and "\n" not in str(e.value)
+    (site / "pkg" / "_speedups.so").write_bytes(b"\0asm")
+    assert _installed_site(record, "emscripten") == (site, ["pkg/__init__.py", "pkg/_speedups.so"])
+    assert _installed_site(tmp_path / "never-ran.json", "emscripten") is None

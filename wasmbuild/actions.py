@@ -448,7 +448,7 @@ def make_package(plan, tgt, spec, variables: dict, *, staging: Path, dest: Path,
         spec=spec, build_dir=tgt.build_dir, zip_path=tgt.build_dir / t.stdlib_zip.name,
         source=plan.source.path, major_minor=plan.source.major_minor,
         templates_dir=plan.settings.templates_dir, variables=variables, info=info,
-        path_map=plan.path_map, staging=staging, site=_installed_site(site_record))
+        path_map=plan.path_map, staging=staging, site=_installed_site(site_record, t.name))
     digest = package.tarball(top, dest, info["source_date_epoch"])
     say(f"   {dest} ({dest.stat().st_size / 1e6:.1f} MB) sha256 {digest}")
     notes = [f"{dest.name} sha256 {digest[:16]}..."]
@@ -459,13 +459,22 @@ def make_package(plan, tgt, spec, variables: dict, *, staging: Path, dest: Path,
     return {"notes": notes, "sha256": digest}
 
 
-def _installed_site(record: Path | None):
+def _installed_site(record: Path | None, target: str):
     """(folder, files) of the last site:<target>, or None if it never ran."""
     try:
         data = json.loads(record.read_text()) if record else None
     except (OSError, ValueError):
         return None
-    return (Path(data["site_packages"]), data["files"]) if data else None
+    if not data:
+        return None
+    folder, files = Path(data["site_packages"]), data["files"]
+    # the folder is the interpreter's own site-packages, writable through python.sh: what
+    # ran there since (a test, pip, a hand) may have removed what site: installed
+    if missing := [f for f in files if not (folder / f).is_file()]:
+        raise WasmbuildError(f"{folder}: {len(missing)} of the {len(files)} files that site:{target} installed "
+                             f"are gone (e.g. {missing[0]}): run `doit site:{target}` again, or delete "
+                             f"{record} to package no wheels")
+    return folder, files
 
 
 # ---------------------------------------------------------------- web example

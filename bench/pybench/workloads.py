@@ -104,7 +104,9 @@ def sort_strings(n=200_000):
 
 def import_():
     import argparse, asyncio, decimal, email.mime.multipart, email.parser, http.client  # noqa: F401
-    import json, logging.handlers, pathlib, sqlite3, tomllib, typing, unittest, urllib.parse, zipfile  # noqa: F401
+    # no sqlite3: WASI builds have no _sqlite3, and every build runs the same set
+    import dataclasses, json, logging.handlers, pathlib, statistics, tomllib, typing, unittest, urllib.parse  # noqa: F401,E501
+    import zipfile  # noqa: F401
     return len(sys.modules)
 
 
