@@ -7,8 +7,8 @@ writes bench/ARTIFACTS.md.
 
 For each build (3.13.5, the default source: emscripten, wasi and their -size profiles;
 3.14.7, shared/sources: emscripten-forky, wasi-forky and their -size profiles):
-- python.wasm as shipped (the web folder's for Emscripten, the package's stripped one for
-  WASI): raw, gzip -9 and brotli 11 bytes; the stdlib zip likewise;
+- python.wasm and the stdlib zip as shipped (the web folder's for Emscripten, the
+  package's for WASI, its python.wasm stripped): raw, gzip -9 and brotli 11 bytes;
 - `python.sh -c pass`, median of 10 (start-up: Node or wasmtime, the module, Python);
 - time to the first prompt in Chromium (Emscripten), median of 5 cold loads
   (bench/webtiming.py);
@@ -80,6 +80,18 @@ def shipped_wasm(plan, target: str, web: bool) -> bytes:
         return tf.extractfile(f"{tgt.target.package.name}/python.wasm").read()
 
 
+def shipped_zip(plan, target: str, web: bool) -> bytes:
+    """The stdlib zip as users get it: the web folder's (stored entries, for brotli), or
+    the package's lib/pythonXY.zip."""
+    tgt = plan.targets[target]
+    name = tgt.target.stdlib_zip.name
+    if web:
+        return (Path(tgt.target.web.dir) / name).read_bytes()
+    tarball = plan.cross_build / "packages" / f"{tgt.target.package.name}.tar.gz"
+    with tarfile.open(tarball) as tf:
+        return tf.extractfile(f"{tgt.target.package.name}/lib/{name}").read()
+
+
 def run_times(argv: list[str], runs: int, env=None) -> list[float]:
     out = []
     for _ in range(runs):
@@ -135,7 +147,7 @@ def measure(src: Path, builds: list[tuple[str, bool]], only: set[str] | None, sk
         python_sh = str(tgt.build_dir / "python.sh")
         row = {"source": plan.source.version, "target": target, "profile": tgt.target.profile,
                "wasm": sizes(shipped_wasm(plan, target, web)),
-               "zip": sizes((tgt.build_dir / tgt.target.stdlib_zip.name).read_bytes()),
+               "zip": sizes(shipped_zip(plan, target, web)),
                "pass": statistics.median(run_times([python_sh, "-c", "pass"], 10)),
                "native": base}
         if web:
