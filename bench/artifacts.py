@@ -70,26 +70,15 @@ def sizes(data: bytes) -> dict:
             "brotli": len(brotli.compress(data, quality=11))}
 
 
-def shipped_wasm(plan, target: str, web: bool) -> bytes:
-    """python.wasm as users get it: the web folder's, or the package's (WASI: stripped)."""
+def shipped(plan, target: str, web: bool, name: str, member: str) -> bytes:
+    """A file as users get it: `name` in the web folder (Emscripten), or `member` of the
+    package (WASI: its python.wasm stripped, its stdlib zip under lib/)."""
     tgt = plan.targets[target]
-    if web:
-        return (Path(tgt.target.web.dir) / "python.wasm").read_bytes()
-    tarball = plan.cross_build / "packages" / f"{tgt.target.package.name}.tar.gz"
-    with tarfile.open(tarball) as tf:
-        return tf.extractfile(f"{tgt.target.package.name}/python.wasm").read()
-
-
-def shipped_zip(plan, target: str, web: bool) -> bytes:
-    """The stdlib zip as users get it: the web folder's (stored entries, for brotli), or
-    the package's lib/pythonXY.zip."""
-    tgt = plan.targets[target]
-    name = tgt.target.stdlib_zip.name
     if web:
         return (Path(tgt.target.web.dir) / name).read_bytes()
     tarball = plan.cross_build / "packages" / f"{tgt.target.package.name}.tar.gz"
     with tarfile.open(tarball) as tf:
-        return tf.extractfile(f"{tgt.target.package.name}/lib/{name}").read()
+        return tf.extractfile(f"{tgt.target.package.name}/{member}").read()
 
 
 def run_times(argv: list[str], runs: int, env=None) -> list[float]:
@@ -145,9 +134,10 @@ def measure(src: Path, builds: list[tuple[str, bool]], only: set[str] | None, sk
     for target, web in builds:
         tgt = plan.targets[target]
         python_sh = str(tgt.build_dir / "python.sh")
+        zip_name = tgt.target.stdlib_zip.name
         row = {"source": plan.source.version, "target": target, "profile": tgt.target.profile,
-               "wasm": sizes(shipped_wasm(plan, target, web)),
-               "zip": sizes(shipped_zip(plan, target, web)),
+               "wasm": sizes(shipped(plan, target, web, "python.wasm", "python.wasm")),
+               "zip": sizes(shipped(plan, target, web, zip_name, f"lib/{zip_name}")),
                "pass": statistics.median(run_times([python_sh, "-c", "pass"], 10)),
                "native": base}
         if web:

@@ -461,20 +461,15 @@ def make_package(plan, tgt, spec, variables: dict, *, staging: Path, dest: Path,
 
 def _installed_site(record: Path | None, target: str):
     """(folder, files) of the last site:<target>, or None if it never ran."""
-    try:
-        data = json.loads(record.read_text()) if record else None
-    except (OSError, ValueError):
-        return None
+    from .extensions.site import installed, missing_files
+    data = installed(record) if record else {}
     if not data:
         return None
-    folder, files = Path(data["site_packages"]), data["files"]
-    # the folder is the interpreter's own site-packages, writable through python.sh: what
-    # ran there since (a test, pip, a hand) may have removed what site: installed
-    if missing := [f for f in files if not (folder / f).is_file()]:
-        raise WasmbuildError(f"{folder}: {len(missing)} of the {len(files)} files that site:{target} installed "
-                             f"are gone (e.g. {missing[0]}): run `doit site:{target}` again, or delete "
-                             f"{record} to package no wheels")
-    return folder, files
+    if missing := missing_files(data):
+        raise WasmbuildError(f"{data['site_packages']}: {len(missing)} of the {len(data['files'])} files that "
+                             f"site:{target} installed are gone (e.g. {missing[0]}): run `doit site:{target}` "
+                             f"again, or delete {record} to package no wheels")
+    return Path(data["site_packages"]), data["files"]
 
 
 # ---------------------------------------------------------------- web example

@@ -61,9 +61,15 @@ def holds(record: Path, wheels: list[Path]) -> bool:
     """Whether the last install from `record` was of exactly these wheels (by sha256) and
     its files are all there: then it is kept, with the __pycache__ the interpreter wrote."""
     data = installed(record)
-    root = Path(data.get("site_packages", "/nonexistent"))
     return (bool(data) and data.get("wheels") == {w.name: hash_file(w, "sha256") for w in wheels}
-            and all((root / f).is_file() for f in data.get("files", [])))
+            and not missing_files(data))
+
+
+def missing_files(data: dict) -> list[str]:
+    """The files a record lists that are no longer in its folder (the interpreter's own
+    site-packages, writable through python.sh: a test, pip or a hand may remove them)."""
+    root = Path(data.get("site_packages", "/nonexistent"))
+    return [f for f in data.get("files", []) if not (root / f).is_file()]
 
 
 def installed(record: Path) -> dict:
