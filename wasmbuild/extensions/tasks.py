@@ -87,10 +87,9 @@ class site_intact:
         self.record = record
 
     def __call__(self, task, values):
-        from .site import installed
+        from .site import installed, missing_files
         data = installed(self.record)
-        root = Path(data.get("site_packages", "/nonexistent"))
-        return bool(data) and all((root / f).is_file() for f in data.get("files", []))
+        return bool(data) and not missing_files(data)
 
 
 def _target_tasks(plan: Plan, ep: layout.ExtPlan):
