@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Issue 26's ratios, taken in one run: the default source's Emscripten builds as they are
+now against the same source built by commit BEFORE (the last one before the issue's work:
+python.wasm 10.70 MB served uncompressed, the old page and python.sh). Writes
+bench/BEFORE-AFTER.md.
+
+    python3 bench/before_after.py --before DIR [--make-before] [--rounds 10] [--loads 7]
+
+--make-before builds the before state into DIR first: a git worktree of BEFORE, its own
+cache (WASMBUILD_CACHE=DIR/cache, with today's downloads) and a copy of today's trixie
+root (WASMBUILD_TOOLCHAINS=DIR/toolchains: the older YAML must not re-provision the root
+that today's builds use), then its `doit web:emscripten`.
+
+What is compared, the before build against today's `emscripten` (speed, the default) and
+`emscripten-size` (both must be built: `doit web:emscripten web:emscripten-size`):
+- the page's python.wasm: raw, gzip -9 and brotli 11 bytes, and what the page transfers
+  (the before page was served without compression);
+- `python.sh -c pass`, the three taken in turn (A B C A B C ...), medians;
+- the time to the first prompt in Chromium (bench/webtiming.py), cold loads in turn;
+- bench/pybench's workloads in each interpreter and the native build Python (3 processes
+  each, in turn; the median of their medians of 5 runs), as ratios to native and as
+  today's time / before's.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import PROJECT
+from artifacts import NAMES, WORKLOADS, native_python, sizes
+
+BEFORE = "47f50a2"
+TARGET_DIR = "wasm32-emscripten"
+
+
+def make_before(before: Path) -> None:
+    from wasmbuild.paths import cache_dir
+    from wasmbuild.plan import Settings, make_plan
+    wt = before / "wt"
+    if not wt.exists():
+        subprocess.run(["git", "-C", str(PROJECT), "worktree", "add", "--detach", str(wt), BEFORE], check=True)
+    cache, roots = before / "cache", before / "toolchains"
+    if not (cache / "downloads").exists():
+        shutil.copytree(cache_dir() / "downloads", cache / "downloads")
+    root = make_plan(Settings()).toolchains["emscripten"].sandbox.root
+    if not (roots / root.name).exists():
+        roots.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["cp", "-a", str(root), str(roots / root.name)], check=True)
+    env = {**os.environ, "WASMBUILD_CACHE": str(cache), "WASMBUILD_TOOLCHAINS": str(roots),
+           "PYTHONPATH": str(wt)}
+    subprocess.run([sys.executable, "-m", "doit", "web:emscripten"], cwd=wt, env=env, check=True)
+
+
+def before_build_dir(before: Path) -> Path:
+    found = sorted((before / "cache" / "sources").glob(f"cpython-*/cross-build/{TARGET_DIR}"))
+    if not found:
+        raise SystemExit(f"no before build under {before}/cache/sources: run with --make-before")
+    return found[0]
+
+
+def wasm_row(web: Path) -> dict:
+    """python.wasm's sizes, and what the page transfers: the .br sibling when the folder
+    has one (serve: sends it to Chromium), else the raw file."""
+    data = (web / "python.wasm").read_bytes()
+    row = sizes(data)
+    br = web / "python.wasm.br"
+    row["transferred"] = br.stat().st_size if br.exists() else len(data)
+    return row
+
+
+def pass_times(scripts: list[str], rounds: int) -> list[list[float]]:
+    out = [[] for _ in scripts]
+    for _ in range(rounds):
+        for i, script in enumerate(scripts):
+            start = time.monotonic()
+            subprocess.run([script, "-c", "pass"], check=True, capture_output=True, cwd="/tmp")
+            out[i].append(time.monotonic() - start)
+    return out
+
+
+def process_median(argv: list[str], name: str, runs: int, env=None) -> float:
+    """One process: the median of its `runs` timings of `name` (`import`: its one run)."""
+    out = subprocess.run([*argv, str(WORKLOADS), name, str(runs)], check=True, capture_output=True,
+                         text=True, env=env, cwd="/tmp").stdout.split()
+    return statistics.median(float(x) for x in out[1:])
+
+
+def workloads(interpreters: dict[str, tuple[list[str], dict | None]], processes: int, runs: int) -> dict:
+    """Each workload in every interpreter, `processes` processes each taken in turn (A B C D A
+    B C D ...): the median of the processes' medians. One process's runs vary with when V8
+    tiers the eval loop up and with the VM (richards 1.0-1.8 s in one process here)."""
+    out = {k: {} for k in interpreters}
+    for name in NAMES:
+        got = {k: [] for k in interpreters}
+        for _ in range(processes):
+            for k, (argv, env) in interpreters.items():
+                got[k].append(process_median(argv, name, runs, env))
+        for k in interpreters:
+            out[k][name] = statistics.median(got[k])
+        print(name, {k: round(v[name], 3) for k, v in out.items()}, flush=True)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--before", required=True, help="the before state's folder")
+    ap.add_argument("--make-before", action="store_true")
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--loads", type=int, default=7)
+    ap.add_argument("--processes", type=int, default=3, help="per workload and interpreter")
+    ap.add_argument("--runs", type=int, default=5, help="of a workload in one process")
+    ap.add_argument("--out", default=str(PROJECT / "bench" / "BEFORE-AFTER.md"))
+    args = ap.parse_args()
+    before = Path(args.before).resolve()
+    if args.make_before:
+        make_before(before)
+    from wasmbuild.plan import Settings, make_plan
+    plan = make_plan(Settings())   # the default source
+    builds = {"before": before_build_dir(before),
+              "speed": plan.targets["emscripten"].build_dir,
+              "size": plan.targets["emscripten-size"].build_dir}
+    webs = {name: d / "web" for name, d in builds.items()}
+    for name, web in webs.items():
+        if not (web / "python.html").exists():
+            raise SystemExit(f"{name}: no page in {web} (doit web:emscripten web:emscripten-size)")
+    start = time.strftime("%Y-%m-%d %H:%M")
+    wasm = {name: wasm_row(web) for name, web in webs.items()}
+    passes = dict(zip(builds, pass_times([str(d / "python.sh") for d in builds.values()], args.rounds)))
+    print({k: statistics.median(v) for k, v in passes.items()}, flush=True)
+    from webtiming import interleaved
+    from wasmbuild.web.serve import make_server
+    loads = dict(zip(builds, interleaved([(web, "python.html", make_server) for web in webs.values()],
+                                         args.loads)))
+    prompt = {k: statistics.median(r["seconds"] for r in v) for k, v in loads.items()}
+    print(prompt, flush=True)
+    work = workloads({"native": native_python(plan),
+                      **{name: ([str(d / "python.sh")], None) for name, d in builds.items()}},
+                     args.processes, args.runs)
+    load = open("/proc/loadavg").read().split()[:3]
+
+    def mb(n):
+        return f"{n / 1e6:.2f}"
+
+    def ratio(a, b):
+        return f"{a / b:.2f}"
+
+    lines = [f"# Issue 26's ratios: today's Emscripten builds against the build before the work "
+             f"({start}, {platform.platform()}, load average at the end {' '.join(load)})", "",
+             f"One run of `python3 bench/before_after.py`, source {plan.source.version}. **before**: commit "
+             f"{BEFORE} (`{builds['before']}`); **speed** and **size**: today's `emscripten` (the "
+             "default) and `emscripten-size`. Each measurement takes the builds in turn (A B C A B C "
+             "...), so that the machine's drift falls on all of them alike.", "",
+             "| build | python.wasm raw / gzip / brotli (MB) | python.wasm transferred by the page (MB) "
+             "| `python.sh -c pass`, median (s) | vs before | first prompt in Chromium, median (s) | vs before |",
+             "|---|---|---|---|---|---|---|"]
+    for name in builds:
+        w = wasm[name]
+        lines.append(f"| {name} | {mb(w['raw'])} / {mb(w['gzip'])} / {mb(w['brotli'])} | "
+                     f"{mb(w['transferred'])} | {statistics.median(passes[name]):.3f} | "
+                     f"{ratio(statistics.median(passes[name]), statistics.median(passes['before']))} | "
+                     f"{prompt[name]:.2f} | {ratio(prompt[name], prompt['before'])} |")
+    lines += ["", f"`python.sh -c pass`, {args.rounds} rounds (s): " + "; ".join(
+        f"{k} " + " ".join(f"{t:.2f}" for t in v) for k, v in passes.items()),
+        "", f"First prompt, {args.loads} cold loads each (s): " + "; ".join(
+        f"{k} " + " ".join(f"{r['seconds']:.2f}" for r in v) for k, v in loads.items()),
+        "", "The pages' own marks, medians (s): " + "; ".join(
+        f"{k} " + ", ".join(f"{m.removeprefix('python:')} {statistics.median(r['marks'][m] for r in v):.2f}"
+                            for m in v[0]["marks"]) for k, v in loads.items() if v[0]["marks"]),
+        "", f"Pure-Python workloads (bench/pybench), seconds: {args.processes} processes per "
+            f"interpreter taken in turn, the median of their medians of {args.runs} runs (`import`: "
+            "one run per process); ratios to the native build Python, and today's / before's "
+            "(lower is better):", "",
+        "| workload | native | before | speed | size | before / native | speed / native "
+        "| size / native | speed / before | size / before |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for n in NAMES:
+        t = {k: work[k][n] for k in work}
+        lines.append(f"| {n} | {t['native']:.3f} | {t['before']:.3f} | {t['speed']:.3f} | {t['size']:.3f} | "
+                     f"{ratio(t['before'], t['native'])} | {ratio(t['speed'], t['native'])} | "
+                     f"{ratio(t['size'], t['native'])} | {ratio(t['speed'], t['before'])} | "
+                     f"{ratio(t['size'], t['before'])} |")
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
