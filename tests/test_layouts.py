@@ -3,6 +3,8 @@ file names (tests/fakes.py LAYOUTS): the config.site, the dependencies, the load
 trampoline clang's capability; and that trixie + 3.14 fails in one line before anything
 runs. Nothing of 3.14 or main can be fetched here, so these trees stand in for them."""
 
+from pathlib import Path
+
 import pytest
 
 import fakes
@@ -236,3 +238,21 @@ def test_each_profile_is_a_target_with_its_own_build_dir(tmp_path):
     assert size.target.make.env == {"EMCC_CFLAGS": "-Oz"} and default.target.make.env == {}
     assert "python-3.14.7-emscripten-forky-size" == size.target.package.name
     assert plan.targets["wasi-size"].target.configure.args[-2:] == ["OPT=-DNDEBUG -Os -Wall", "--disable-test-modules"]
+
+
+@pytest.mark.parametrize("layout", CASES)
+def test_site_packages_is_outside_every_build_dir(tmp_path, layout):
+    """CPython's `make clean` (run when the toolchain changes) deletes every *.so below its
+    build dir: the wheels' extension modules must live elsewhere, as the dependencies do."""
+    _, plan = _plan(tmp_path, layout)
+    checked = 0
+    for name, tgt in plan.targets.items():
+        ext = tgt.target.extensions
+        if tgt.unsupported or ext is None or ext.unsupported or not ext.site_packages:
+            continue
+        site = Path(ext.site_packages)
+        assert site.parent == tgt.build_dir.parent, (name, site)     # in the cross-build dir
+        for other in plan.targets.values():
+            assert not site.is_relative_to(other.build_dir), (name, site, other.build_dir)
+        checked += 1
+    assert checked >= 2, checked

@@ -75,7 +75,7 @@ def test_a_wheel_is_refused_by_the_other_toolchains_interpreter(emscripten, emsc
         b.doit(f"wheel:{b.target}-markupsafe")
         built[b.target] = next((ext_dir(b) / "wheels").glob("markupsafe-*.whl"))
     for b, other in ((emscripten_314, "emscripten"), (emscripten, "emscripten-forky")):
-        site = b.build_dir / "site-packages"
+        site = b.build_dir.with_name(b.build_dir.name + "-site-packages")
         before = sorted(str(p.relative_to(site)) for p in site.rglob("*")) if site.is_dir() else []
         out = b.doit(f"site:{b.target}", f"wheels={built[other]}", check=False)
         assert out.returncode != 0

@@ -80,8 +80,8 @@ def extension_tasks(plan: Plan, extensions: dict[str, layout.ExtPlan]):
 
 
 class site_intact:
-    """uptodate: every file the last site: installed is still there (CPython's `make
-    clean` would remove the .so files of a site-packages inside the build dir)."""
+    """uptodate: every file the last site: installed is still there (site-packages is
+    writable through python.sh: a test, pip or a hand may remove them)."""
 
     def __init__(self, record: Path):
         self.record = record
