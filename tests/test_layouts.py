@@ -256,3 +256,22 @@ def test_site_packages_is_outside_every_build_dir(tmp_path, layout):
             assert not site.is_relative_to(other.build_dir), (name, site, other.build_dir)
         checked += 1
     assert checked >= 2, checked
+
+
+def test_site_installs_anew_when_its_folder_moves(tmp_path):
+    """site:'s uptodate holds the folder it installs into: a site-packages moved in the YAML
+    (as from <build_dir>/site-packages to <build_dir>-site-packages) is installed anew, not
+    left in the old place with doit calling the task done."""
+    from wasmbuild.extensions.layout import plan_extensions
+    from wasmbuild.extensions.tasks import extension_tasks
+    _, plan = _plan(tmp_path, "3.13")
+
+    def site_config():
+        task = next(t for t in extension_tasks(plan, plan_extensions(plan))
+                    if t["basename"] == "site" and t["name"] == "emscripten")
+        return task["uptodate"][0].config
+
+    first = site_config()
+    assert site_config() == first
+    plan.targets["emscripten"].target.extensions.site_packages = str(tmp_path / "elsewhere")
+    assert site_config() != first

@@ -158,7 +158,9 @@ def _target_tasks(plan: Plan, ep: layout.ExtPlan):
         "actions": [action(plan, f"site:{t}", _install_site, ep)],
         "file_dep": [str(ep.facts), *[str(ep.record(s)) for s in ep.sources], *map(str, ep.extra_wheels)],
         "task_dep": [f"wheel:{t}"],
-        "uptodate": [config_changed(digest([[s.name for s in ep.sources], [str(w) for w in ep.extra_wheels]])),
+        # the folder is part of what it did: a site-packages moved in the YAML is installed anew
+        "uptodate": [config_changed(digest([[s.name for s in ep.sources], [str(w) for w in ep.extra_wheels],
+                                            str(ep.site)])),
                      site_intact(ep.site_record)],
         "targets": [str(ep.site_record)],
         "clean": [(_rmtree, [ep.site]), (_unlink, [ep.site_record])],
