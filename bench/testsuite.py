@@ -116,6 +116,10 @@ def main() -> None:
                     help="report bench/logs/upstream.json (same build) instead of running it again")
     ap.add_argument("--out", default=str(PROJECT / "bench" / "TESTSUITE.md"))
     a = ap.parse_args()
+    saved = PROJECT / "bench" / "logs" / "upstream.json"
+    if a.reuse_upstream and not saved.exists():
+        raise SystemExit(f"--reuse-upstream: {saved} is not here (--upstream-only writes it, on "
+                         "this machine): run that first, or leave --reuse-upstream out")
     # typed by hand python.sh passes the caller's PYTHON* variables on, as upstream's does:
     # a shell's PYTHONDONTWRITEBYTECODE=1 fails test_pydoc's test_synopsis_sourceless (no
     # .pyc is written) natively too. Measure what a plain shell gets.
