@@ -5,14 +5,17 @@ python.wasm 10.70 MB served uncompressed, the old page and python.sh). Writes
 bench/BEFORE-AFTER.md.
 
     python3 bench/before_after.py --before DIR [--make-before] [--rounds 10] [--loads 7]
+        [--target emscripten-forky --cpython TREE --before-cpython OTHER_TREE]
 
 --make-before builds the before state into DIR first: a git worktree of BEFORE, its own
 cache (WASMBUILD_CACHE=DIR/cache, with today's downloads) and a copy of today's trixie
 root (WASMBUILD_TOOLCHAINS=DIR/toolchains: the older YAML must not re-provision the root
-that today's builds use), then its `doit web:emscripten`.
+that today's builds use), then its `doit web:<target>`. For a tree of its own (3.14.7:
+--before-cpython, a copy of the tree today's builds use, so that neither build dir is the
+other's), the before build is that tree's.
 
-What is compared, the before build against today's `emscripten` (speed, the default) and
-`emscripten-size` (both must be built: `doit web:emscripten web:emscripten-size`):
+What is compared, the before build against today's TARGET (speed, the default) and
+TARGET-size (both must be built: `doit web:emscripten web:emscripten-size`):
 - the page's python.wasm: raw, gzip -9 and brotli 11 bytes, and what the page transfers
   (the before page was served without compression);
 - `python.sh -c pass`, the three taken in turn (A B C A B C ...), medians;
@@ -37,10 +40,9 @@ from common import PROJECT
 from artifacts import NAMES, WORKLOADS, native_python, sizes
 
 BEFORE = "47f50a2"
-TARGET_DIR = "wasm32-emscripten"
 
 
-def make_before(before: Path) -> None:
+def make_before(before: Path, target: str, cpython: str | None) -> None:
     from wasmbuild.paths import cache_dir
     from wasmbuild.plan import Settings, make_plan
     wt = before / "wt"
@@ -49,17 +51,21 @@ def make_before(before: Path) -> None:
     cache, roots = before / "cache", before / "toolchains"
     if not (cache / "downloads").exists():
         shutil.copytree(cache_dir() / "downloads", cache / "downloads")
-    root = make_plan(Settings()).toolchains["emscripten"].sandbox.root
+    plan = make_plan(Settings())
+    root = plan.toolchains[plan.targets[target].target.toolchain].sandbox.root
     if not (roots / root.name).exists():
         roots.mkdir(parents=True, exist_ok=True)
         subprocess.run(["cp", "-a", str(root), str(roots / root.name)], check=True)
     env = {**os.environ, "WASMBUILD_CACHE": str(cache), "WASMBUILD_TOOLCHAINS": str(roots),
            "PYTHONPATH": str(wt)}
-    subprocess.run([sys.executable, "-m", "doit", "web:emscripten"], cwd=wt, env=env, check=True)
+    subprocess.run([sys.executable, "-m", "doit", f"web:{target}", *([f"cpython={cpython}"] if cpython else [])],
+                   cwd=wt, env=env, check=True)
 
 
-def before_build_dir(before: Path) -> Path:
-    found = sorted((before / "cache" / "sources").glob(f"cpython-*/cross-build/{TARGET_DIR}"))
+def before_build_dir(before: Path, build_dir: str, cpython: str | None) -> Path:
+    if cpython:
+        return Path(cpython).resolve() / "cross-build" / build_dir
+    found = sorted((before / "cache" / "sources").glob(f"cpython-*/cross-build/{build_dir}"))
     if not found:
         raise SystemExit(f"no before build under {before}/cache/sources: run with --make-before")
     return found[0]
@@ -112,24 +118,27 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--before", required=True, help="the before state's folder")
     ap.add_argument("--make-before", action="store_true")
+    ap.add_argument("--target", default="emscripten", help="today's target (its -size profile too)")
+    ap.add_argument("--cpython", help="today's tree (default: the default source)")
+    ap.add_argument("--before-cpython", help="the before state's tree (default: its default source)")
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--loads", type=int, default=7)
     ap.add_argument("--processes", type=int, default=3, help="per workload and interpreter")
     ap.add_argument("--runs", type=int, default=5, help="of a workload in one process")
-    ap.add_argument("--out", default=str(PROJECT / "bench" / "BEFORE-AFTER.md"))
+    ap.add_argument("--out", help="default: bench/BEFORE-AFTER.md, or BEFORE-AFTER-<target>.md")
     args = ap.parse_args()
     before = Path(args.before).resolve()
     if args.make_before:
-        make_before(before)
+        make_before(before, args.target, args.before_cpython)
     from wasmbuild.plan import Settings, make_plan
-    plan = make_plan(Settings())   # the default source
-    builds = {"before": before_build_dir(before),
-              "speed": plan.targets["emscripten"].build_dir,
-              "size": plan.targets["emscripten-size"].build_dir}
+    plan = make_plan(Settings(cpython=args.cpython) if args.cpython else Settings())
+    speed, size = plan.targets[args.target], plan.targets[f"{args.target}-size"]
+    builds = {"before": before_build_dir(before, speed.build_dir.name, args.before_cpython),
+              "speed": speed.build_dir, "size": size.build_dir}
     webs = {name: d / "web" for name, d in builds.items()}
     for name, web in webs.items():
         if not (web / "python.html").exists():
-            raise SystemExit(f"{name}: no page in {web} (doit web:emscripten web:emscripten-size)")
+            raise SystemExit(f"{name}: no page in {web} (doit web:{args.target} web:{args.target}-size)")
     start = time.strftime("%Y-%m-%d %H:%M")
     wasm = {name: wasm_row(web) for name, web in webs.items()}
     passes = dict(zip(builds, pass_times([str(d / "python.sh") for d in builds.values()], args.rounds)))
@@ -153,9 +162,9 @@ def main():
 
     lines = [f"# Issue 26's ratios: today's Emscripten builds against the build before the work "
              f"({start}, {platform.platform()}, load average at the end {' '.join(load)})", "",
-             f"One run of `python3 bench/before_after.py`, source {plan.source.version}. **before**: commit "
-             f"{BEFORE} (`{builds['before']}`); **speed** and **size**: today's `emscripten` (the "
-             "default) and `emscripten-size`. Each measurement takes the builds in turn (A B C A B C "
+             f"One run of `python3 bench/before_after.py`{'' if args.target == 'emscripten' else ' --target ' + args.target}, source {plan.source.version}. **before**: commit "
+             f"{BEFORE} (`{builds['before']}`); **speed** and **size**: today's `{args.target}` (the "
+             f"default) and `{args.target}-size`. Each measurement takes the builds in turn (A B C A B C "
              "...), so that the machine's drift falls on all of them alike.", "",
              "| build | python.wasm raw / gzip / brotli (MB) | python.wasm transferred by the page (MB) "
              "| `python.sh -c pass`, median (s) | vs before | first prompt in Chromium, median (s) | vs before |",
@@ -185,7 +194,9 @@ def main():
                      f"{ratio(t['before'], t['native'])} | {ratio(t['speed'], t['native'])} | "
                      f"{ratio(t['size'], t['native'])} | {ratio(t['speed'], t['before'])} | "
                      f"{ratio(t['size'], t['before'])} |")
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    out = args.out or PROJECT / "bench" / ("BEFORE-AFTER.md" if args.target == "emscripten"
+                                           else f"BEFORE-AFTER-{args.target}.md")
+    Path(out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
