@@ -121,6 +121,9 @@ def main():
     ap.add_argument("--target", default="emscripten", help="today's target (its -size profile too)")
     ap.add_argument("--cpython", help="today's tree (default: the default source)")
     ap.add_argument("--before-cpython", help="the before state's tree (default: its default source)")
+    ap.add_argument("--page", default="python.html",
+                    help="today's page to load, e.g. python.html?repl=basic (3.14's default page is "
+                         "the terminal; the before state had only the basic REPL)")
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--loads", type=int, default=7)
     ap.add_argument("--processes", type=int, default=3, help="per workload and interpreter")
@@ -145,7 +148,8 @@ def main():
     print({k: statistics.median(v) for k, v in passes.items()}, flush=True)
     from webtiming import interleaved
     from wasmbuild.web.serve import make_server
-    loads = dict(zip(builds, interleaved([(web, "python.html", make_server) for web in webs.values()],
+    pages = {name: "python.html" if name == "before" else args.page for name in builds}
+    loads = dict(zip(builds, interleaved([(webs[name], pages[name], make_server) for name in builds],
                                          args.loads)))
     prompt = {k: statistics.median(r["seconds"] for r in v) for k, v in loads.items()}
     print(prompt, flush=True)
@@ -177,10 +181,12 @@ def main():
                      f"{prompt[name]:.2f} | {ratio(prompt[name], prompt['before'])} |")
     lines += ["", f"`python.sh -c pass`, {args.rounds} rounds (s): " + "; ".join(
         f"{k} " + " ".join(f"{t:.2f}" for t in v) for k, v in passes.items()),
+        "", f"Pages loaded: before `python.html`, today's `{args.page}`.",
         "", f"First prompt, {args.loads} cold loads each (s): " + "; ".join(
         f"{k} " + " ".join(f"{r['seconds']:.2f}" for r in v) for k, v in loads.items()),
         "", "The pages' own marks, medians (s): " + "; ".join(
-        f"{k} " + ", ".join(f"{m.removeprefix('python:')} {statistics.median(r['marks'][m] for r in v):.2f}"
+        f"{k} " + ", ".join(f"{m.removeprefix('python:')} {statistics.median(r['marks'][m] for r in v if m in r['marks']):.2f}"
+                            # a load may end (its prompt seen) before the page sets its last mark
                             for m in v[0]["marks"]) for k, v in loads.items() if v[0]["marks"]),
         "", f"Pure-Python workloads (bench/pybench), seconds: {args.processes} processes per "
             f"interpreter taken in turn, the median of their medians of {args.runs} runs (`import`: "
