@@ -90,17 +90,19 @@ def run_times(argv: list[str], runs: int, env=None) -> list[float]:
     return out
 
 
+def process_median(argv: list[str], name: str, runs: int, env=None) -> float:
+    """One process: the median of its `runs` timings of `name` (`import`: its one run)."""
+    out = subprocess.run([*argv, str(WORKLOADS), name, str(runs)], check=True, capture_output=True,
+                         text=True, env=env, cwd="/tmp").stdout.split()
+    return statistics.median(float(x) for x in out[1:])
+
+
 def workload(argv: list[str], name: str, env=None) -> float:
     """The median of the interpreter's own timings of `name` (3 runs in one process;
     `import`: the median of 3 processes, once each)."""
     if name == "import":
-        runs = [float(subprocess.run([*argv, str(WORKLOADS), name], check=True, capture_output=True,
-                                     text=True, env=env, cwd="/tmp").stdout.split()[1]) for _ in range(3)]
-    else:
-        line = subprocess.run([*argv, str(WORKLOADS), name, "3"], check=True, capture_output=True,
-                              text=True, env=env, cwd="/tmp").stdout.split()
-        runs = [float(x) for x in line[1:]]
-    return statistics.median(runs)
+        return statistics.median(process_median(argv, name, 1, env) for _ in range(3))
+    return process_median(argv, name, 3, env)
 
 
 def native_python(plan) -> tuple[list[str], dict]:

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 from common import PROJECT
-from artifacts import NAMES, WORKLOADS, native_python, sizes
+from artifacts import NAMES, native_python, process_median, sizes
 
 BEFORE = "47f50a2"
 
@@ -91,13 +91,6 @@ def pass_times(scripts: list[str], rounds: int) -> list[list[float]]:
     return out
 
 
-def process_median(argv: list[str], name: str, runs: int, env=None) -> float:
-    """One process: the median of its `runs` timings of `name` (`import`: its one run)."""
-    out = subprocess.run([*argv, str(WORKLOADS), name, str(runs)], check=True, capture_output=True,
-                         text=True, env=env, cwd="/tmp").stdout.split()
-    return statistics.median(float(x) for x in out[1:])
-
-
 def workloads(interpreters: dict[str, tuple[list[str], dict | None]], processes: int, runs: int) -> dict:
     """Each workload in every interpreter, `processes` processes each taken in turn (A B C D A
     B C D ...): the median of the processes' medians. One process's runs vary with when V8
@@ -145,7 +138,8 @@ def main():
     start = time.strftime("%Y-%m-%d %H:%M")
     wasm = {name: wasm_row(web) for name, web in webs.items()}
     passes = dict(zip(builds, pass_times([str(d / "python.sh") for d in builds.values()], args.rounds)))
-    print({k: statistics.median(v) for k, v in passes.items()}, flush=True)
+    passed = {k: statistics.median(v) for k, v in passes.items()}
+    print(passed, flush=True)
     from webtiming import interleaved
     from wasmbuild.web.serve import make_server
     pages = {name: "python.html" if name == "before" else args.page for name in builds}
@@ -176,8 +170,7 @@ def main():
     for name in builds:
         w = wasm[name]
         lines.append(f"| {name} | {mb(w['raw'])} / {mb(w['gzip'])} / {mb(w['brotli'])} | "
-                     f"{mb(w['transferred'])} | {statistics.median(passes[name]):.3f} | "
-                     f"{ratio(statistics.median(passes[name]), statistics.median(passes['before']))} | "
+                     f"{mb(w['transferred'])} | {passed[name]:.3f} | {ratio(passed[name], passed['before'])} | "
                      f"{prompt[name]:.2f} | {ratio(prompt[name], prompt['before'])} |")
     lines += ["", f"`python.sh -c pass`, {args.rounds} rounds (s): " + "; ".join(
         f"{k} " + " ".join(f"{t:.2f}" for t in v) for k, v in passes.items()),
