@@ -51,6 +51,17 @@ def test_a_product_packed_in_one_checkout_unpacks_with_the_paths_of_another(tmp_
     assert (prefix_b / "lib" / "libffi.so").readlink() == Path("libffi.a")
 
 
+def test_a_pack_does_not_depend_on_the_time_it_was_made(tmp_path, monkeypatch):
+    import gzip
+    a, _ = maps(tmp_path)
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "libz.a").write_bytes(b"!<arch>\n\0z")
+    monkeypatch.setattr(gzip.time, "time", lambda: 1_000_000_000.0)
+    first = sharing.pack(tmp_path, ["lib/libz.a"], a)
+    monkeypatch.setattr(gzip.time, "time", lambda: 1_700_000_000.0)
+    assert sharing.pack(tmp_path, ["lib/libz.a"], a) == first
+
+
 def test_a_product_with_an_unsafe_path_is_refused(tmp_path):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tf:

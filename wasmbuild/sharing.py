@@ -138,10 +138,14 @@ def pack(root: Path, rels: list[str], path_map: PathMap) -> bytes:
     """A tar of root/rels: text files with placeholders for machine paths (libtool's .la and
     pkg-config's .pc name the prefix), binary files as they are. Deterministic: sorted,
     without owners or times."""
+    import gzip
     import io
     import tarfile
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.PAX_FORMAT) as tf:
+    # the gzip header's time is 0: tarfile's "w:gz" writes the current time there, so two
+    # packs of the same files a second apart differed (seen as a flaky unit test)
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tf:
         for rel in sorted(rels):
             path = root / rel
             if path.is_symlink():
