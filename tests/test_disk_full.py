@@ -6,7 +6,7 @@ import os
 import zipfile
 
 
-SMALL_DISK = 64 * 1024
+SMALL_DISK = 96 * 1024
 
 
 def test_disk_full_while_writing_the_zip(fake):

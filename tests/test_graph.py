@@ -487,3 +487,21 @@ def test_site_vars_are_read_after_the_config_site_and_reconfigure_only_that_host
         == [Path("wasm32-emscripten/config.site-wasmbuild")]
     fake.reset_runs()
     assert "configure_host:emscripten" not in ran(fake.doit("host:emscripten"))     # a no-op
+
+
+def test_make_inputs_are_written_before_make_and_a_change_relinks_only_the_interpreter(fake):
+    # make.inputs (the dynamic linker's JS library, templates/dylink-lazy-got.js.j2):
+    # rendered into the build dir, which the link reads; make's rule (an --eval in the
+    # YAML's make.args) relinks python.js when its text changes, and only then
+    fake.doit("host:emscripten")
+    library = fake.cross_build / "wasm32-emscripten" / "wasmbuild-dylink.js"
+    assert "entry.value == 0)" in library.read_text()
+    fake.reset_runs()
+    assert ran(fake.doit("host:emscripten")) == [] and fake.runs() == []
+    fake.edit_target("wasm32-emscripten.yaml", lambda d: d["vars"].update(dylink_got_unset="-1"))
+    out = fake.doit("host:emscripten")
+    assert "entry.value == -1)" in library.read_text()
+    assert "make_host:emscripten" in ran(out)
+    assert not any(t.startswith("configure") for t in ran(out))
+    assert "make python.js wasm32-emscripten" in fake.runs()
+    assert "compile Objects/listobject.o wasm32-emscripten" not in fake.runs()

@@ -38,6 +38,8 @@ CASES = [
     ("unknown-toolchain", EMS, _set("toolchain", "emsdk"), "toolchain", "unknown toolchain 'emsdk'"),
     ("missing-template", EMS, _set("loaders[0].template", "nope.j2"), "loaders[0].template",
      "no template 'nope.j2'"),
+    ("missing-make-input", EMS, _set("make.inputs[0].template", "nope.js.j2"), "make.inputs[0].template",
+     "no template 'nope.js.j2'"),
     ("short-sha", EMS, _set("dependencies[0].download.sha256", "abc"), "dependencies[0].download.sha256",
      "expected 64 hex digits"),
     ("bad-after", EMS, _set("dependencies[1].after", ["zstd"]), "dependencies[1].after[0]",

@@ -230,13 +230,14 @@ def check_references(targets: dict[str, tuple[Target, Path]], toolchains: dict[s
             known = ", ".join(sorted(toolchains)) or "none"
             raise ConfigError(path, "toolchain", f"unknown toolchain {target.toolchain!r} "
                                                  f"(toolchains/ defines: {known})")
-        for i, loader in enumerate(target.loaders):
-            if bool(loader.template) == bool(loader.copy):
-                raise ConfigError(path, f"loaders[{i}]", "expected either template: or copy: "
-                                                         "(a file under templates/, or one to copy)")
-            if loader.template and not (templates_dir / loader.template).is_file():
-                raise ConfigError(path, f"loaders[{i}].template",
-                                  f"no template {loader.template!r} in {templates_dir}")
+        for key, loaders in (("loaders", target.loaders), ("make.inputs", target.make.inputs)):
+            for i, loader in enumerate(loaders):
+                if bool(loader.template) == bool(loader.copy):
+                    raise ConfigError(path, f"{key}[{i}]", "expected either template: or copy: "
+                                                           "(a file under templates/, or one to copy)")
+                if loader.template and not (templates_dir / loader.template).is_file():
+                    raise ConfigError(path, f"{key}[{i}].template",
+                                      f"no template {loader.template!r} in {templates_dir}")
         names = [d.name for d in target.dependencies]
         for i, dep in enumerate(target.dependencies):
             if names.count(dep.name) > 1:

@@ -170,6 +170,9 @@ class Make:
     targets: list[str] = field(default_factory=lambda: ["all"])
     env: dict[str, str] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)
+    # files make's own commands read (a JS library the link takes), written into the
+    # build dir before every make; make's rules (args) say what they rebuild
+    inputs: list[Loader] = field(default_factory=list)
 
 
 @dataclass

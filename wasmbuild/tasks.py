@@ -118,24 +118,32 @@ class Graph:
 
     def _make_task(self, task: str, doc: str, tp: ToolchainPlan, cwd: Path, spec: Make,
                    artifacts: list[str], task_dep: list[str], file_dep: list[str] = (),
-                   relink_if: list[str] = (), keep: list[str] = (), source_patches=()) -> dict:
-        """make in `cwd`; the artifacts are relinked when one of `relink_if` changed."""
+                   relink_if: list[str] = (), keep: list[str] = (), source_patches=(),
+                   variables: dict | None = None) -> dict:
+        """make in `cwd`; the artifacts are relinked when one of `relink_if` changed.
+        The spec's inputs are rendered with `variables` first."""
         plan = self.plan
         argv = [*spec.wrapper, "make", f"-j{plan.settings.jobs}", *spec.args, *spec.targets]
         sources = treestate.unchanged(self.src_tree, "sources", self.snapshots)
+        templates_dir = plan.settings.templates_dir
+        inputs = {"inputs": list(spec.inputs), "templates_dir": templates_dir,
+                  "variables": variables or {}} if spec.inputs else {}
         basename, name = task.split(":")
         return {
             "basename": basename, "name": name, "doc": doc,
             "actions": [action(plan, task, actions.make, plan, tp.sandbox, cwd=cwd, argv=argv,
                                env=dict(spec.env), toolchain_stamp=tp.identity,
                                relink=[Path(a) for a in artifacts], relink_if=relink_if,
-                               sources=sources, keep=list(keep),
-                               source_patches=list(source_patches))],
-            "file_dep": [str(cwd / "Makefile"), str(tp.identity), *file_dep],
+                               sources=sources, keep=[*keep, *(l.output for l in spec.inputs)],
+                               source_patches=list(source_patches), **inputs)],
+            "file_dep": [str(cwd / "Makefile"), str(tp.identity), *file_dep,
+                         *(loader_input(templates_dir, l) for l in spec.inputs)],
             "task_dep": task_dep,
             "uptodate": [sources, config_changed({"argv": argv, "env": spec.env,
                                                   **({"source_patches": digest(list(source_patches))}
-                                                     if source_patches else {})})],
+                                                     if source_patches else {}),
+                                                  **({"inputs": digest([list(spec.inputs), variables])}
+                                                     if spec.inputs else {})})],
             # configure deletes pybuilddir.txt: as a target it makes make run after any
             # configure, even one that wrote an identical Makefile
             "targets": [*artifacts, str(cwd / "pybuilddir.txt")],
@@ -203,7 +211,8 @@ class Graph:
         yield self._make_task(f"make_host:{t.name}", f"make CPython for {t.triple}", tp, bdir,
                               t.make, artifacts, [f"configure_host:{t.name}", "build_python:make"],
                               [str(plan.build_python), *dep_outputs], relink_if=dep_outputs,
-                              keep=[l.output for l in t.loaders], source_patches=t.source_patches)
+                              keep=[l.output for l in t.loaders], source_patches=t.source_patches,
+                              variables=tgt.context)
 
         zip_path = bdir / t.stdlib_zip.name
         staging = plan.state_dir / "pyc" / t.name
