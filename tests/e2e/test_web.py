@@ -89,10 +89,14 @@ def test_page_runs_python(web_dir, browser):
                              "decimal.Decimal(1) / 4, sqlite3.connect(':memory:').execute('select 7').fetchone())",
                              "modules 4 0.25 (7,)"),
                             ("1/0", "ZeroDivisionError")] + (
-                # 3.13's page is a link of its own, without CPython's test modules
+                # 3.13's page is a link of its own, without CPython's test modules, and with
+                # the CJK codecs as side modules fetched when imported
                 [] if (web_dir / "python.terminal.mjs").exists() else
                 [("import importlib.util as u; print('test modules', u.find_spec('_testcapi'), "
-                  "u.find_spec('_testinternalcapi'))", "test modules None None")]):
+                  "u.find_spec('_testinternalcapi'))", "test modules None None"),
+                 ("import sys, _codecs_jp; print('cjk', len('テスト'.encode('shift_jis')), "
+                  "'_codecs_jp' in sys.builtin_module_names, _codecs_jp.__file__.split('/')[-2])",
+                  "cjk 6 False lib-dynload")]):
             page.fill("#input", line)
             page.press("#input", "Enter")
             page.wait_for_function(f"document.getElementById('output').textContent.includes({shown!r})",
@@ -141,6 +145,9 @@ def test_compressed_streamed_and_only_what_the_page_needs(web_dir, browser):
     wasm = wire["python.wasm"]
     assert (wasm["status"], wasm["encoding"]) == (200, "br"), wire
     assert wasm["bytes"] == (web_dir / "python.wasm.br").stat().st_size
+    if not terminal:
+        # issue 26: 3.13's page (the default target's) transfers python.wasm in <= 2.5 MB
+        assert wasm["bytes"] <= 2_500_000, wasm["bytes"]
     assert "python:wasm-compiled" in load["marks"] and "python:prompt" in load["marks"]
     stdlib = next(n for n in wire if n.endswith(".zip"))
     common = {"python.html", "python.mjs", "python.wasm", stdlib}
