@@ -17,7 +17,7 @@ from doit.exceptions import TaskFailed
 
 from . import actions, treestate
 from .digests import digest
-from .render import loader_input
+from .render import loader_input, render_loader
 from .fetch import cached_path
 from .model import Configure, Make
 from .plan import Plan, TargetPlan, ToolchainPlan
@@ -142,7 +142,9 @@ class Graph:
             "uptodate": [sources, config_changed({"argv": argv, "env": spec.env,
                                                   **({"source_patches": digest(list(source_patches))}
                                                      if source_patches else {}),
-                                                  **({"inputs": digest([list(spec.inputs), variables])}
+                                                  # their text, not every variable there is
+                                                  **({"inputs": digest([render_loader(templates_dir, l, variables)
+                                                                        for l in spec.inputs])}
                                                      if spec.inputs else {})})],
             # configure deletes pybuilddir.txt: as a target it makes make run after any
             # configure, even one that wrote an identical Makefile
