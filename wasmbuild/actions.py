@@ -17,7 +17,7 @@ from pathlib import Path
 from doit.exceptions import TaskFailed
 
 from . import digests, pins, provision, runlog, sharing, textpatch
-from .atomic import copy_file, write_text
+from .atomic import copy_file, write_text, write_text_if_changed
 from .errors import WasmbuildError
 from .model import SYSTEM
 from .render import render_loader
@@ -167,15 +167,12 @@ def remove_setup_local(record: Path) -> None:
 def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,
          toolchain_stamp: Path, relink: list[Path] = (), relink_if: list[str] = (),
          sources=None, keep: list[str] = (), source_patches=(), changed: set[str],
-         inputs=(), templates_dir: Path | None = None, variables: dict | None = None):
+         inputs: list[tuple[str, str, int]] = ()):
     source_patches = applicable_patches(sandbox, source_patches, name)
-    # the files make's rules read: rewritten only when their text changes, so that a
-    # rule that depends on one reruns only then
-    for loader in inputs:
-        text = render_loader(templates_dir, loader, variables)
-        dest = Path(loader.output)
-        if not dest.is_file() or dest.read_text(encoding="utf-8") != text:
-            write_text(dest, text, 0o755 if loader.executable else 0o644)
+    # the files make's rules read, (path, text, mode): rewritten only when their text
+    # changes, so that a rule that depends on one reruns only then
+    for output, text, mode in inputs:
+        write_text_if_changed(Path(output), text, mode)
     patched, repatched = write_patched_sources(plan.source.path, source_patches,
                                                cwd / PATCHED_SOURCES, name)
     changed_sources = (sources.changed if sources else None) or []

@@ -66,6 +66,13 @@ def write_text(dest: Path, text: str, mode: int | None = None) -> None:
             os.chmod(tmp, mode)
 
 
+def write_text_if_changed(dest: Path, text: str, mode: int | None = None) -> None:
+    """write_text, unless dest already holds this text: its mtime then stays, so that
+    what depends on it (make's rules, doit's file_dep) does not run again."""
+    if not dest.is_file() or dest.read_text(encoding="utf-8") != text:
+        write_text(dest, text, mode)
+
+
 def copy_file(src: Path, dest: Path) -> None:
     with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)

@@ -23,7 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import fetch, paths, textpatch, versions
-from .atomic import write_text
+from .atomic import write_text, write_text_if_changed
 from .errors import ToolchainError
 from .model import DEBIAN_ROOT, SYSTEM, DebianRoot, Toolchain
 from .runlog import run_logged, say
@@ -56,9 +56,7 @@ def identity_path(stamp: Path) -> Path:
 
 def write_identity(stamp: Path, identity: dict) -> None:
     text = json.dumps(identity, indent=1, sort_keys=True)
-    path = identity_path(stamp)
-    if not path.exists() or path.read_text() != text:
-        write_text(path, text)
+    write_text_if_changed(identity_path(stamp), text)
 
 
 # Provider keys that say how commands run in the toolchain, not what is installed in it;

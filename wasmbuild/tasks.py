@@ -126,8 +126,9 @@ class Graph:
         argv = [*spec.wrapper, "make", f"-j{plan.settings.jobs}", *spec.args, *spec.targets]
         sources = treestate.unchanged(self.src_tree, "sources", self.snapshots)
         templates_dir = plan.settings.templates_dir
-        inputs = {"inputs": list(spec.inputs), "templates_dir": templates_dir,
-                  "variables": variables or {}} if spec.inputs else {}
+        # rendered once, here: their text decides whether make runs, and the action writes it
+        inputs = [(l.output, render_loader(templates_dir, l, variables or {}),
+                   0o755 if l.executable else 0o644) for l in spec.inputs]
         basename, name = task.split(":")
         return {
             "basename": basename, "name": name, "doc": doc,
@@ -135,7 +136,7 @@ class Graph:
                                env=dict(spec.env), toolchain_stamp=tp.identity,
                                relink=[Path(a) for a in artifacts], relink_if=relink_if,
                                sources=sources, keep=[*keep, *(l.output for l in spec.inputs)],
-                               source_patches=list(source_patches), **inputs)],
+                               source_patches=list(source_patches), inputs=inputs)],
             "file_dep": [str(cwd / "Makefile"), str(tp.identity), *file_dep,
                          *(loader_input(templates_dir, l) for l in spec.inputs)],
             "task_dep": task_dep,
@@ -143,9 +144,7 @@ class Graph:
                                                   **({"source_patches": digest(list(source_patches))}
                                                      if source_patches else {}),
                                                   # their text, not every variable there is
-                                                  **({"inputs": digest([render_loader(templates_dir, l, variables)
-                                                                        for l in spec.inputs])}
-                                                     if spec.inputs else {})})],
+                                                  **({"inputs": digest(inputs)} if inputs else {})})],
             # configure deletes pybuilddir.txt: as a target it makes make run after any
             # configure, even one that wrote an identical Makefile
             "targets": [*artifacts, str(cwd / "pybuilddir.txt")],
