@@ -92,7 +92,10 @@ TOOLS = {
     "emconfigure": 'exec "$@"',
     "emmake": 'exec "$@"',
     "embuilder": 'echo "embuilder $*" >> "$FAKE_RUNS"',
-    "node": 'echo v20.19.2',
+    # `--snapshot-blob F --build-snapshot ENTRY` writes F (node_snapshot:), as Node does
+    "node": ('while [ $# -gt 0 ]; do case "$1" in --snapshot-blob) blob=$2; shift;; '
+             '--build-snapshot) echo "node --build-snapshot $2" >> "$FAKE_RUNS"; '
+             'cat "$2" > "$blob"; exit;; esac; shift; done; echo v20.19.2'),
     # WASI
     "clang": 'echo "clang version 19.1.7 (fake)"',
     "wasm-ld": 'exit 0',

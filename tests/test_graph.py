@@ -508,3 +508,46 @@ def test_make_inputs_are_written_before_make_and_a_change_relinks_only_the_inter
     assert not any(t.startswith("configure") for t in ran(out))
     assert "make python.js wasm32-emscripten" in fake.runs()
     assert "compile Objects/listobject.o wasm32-emscripten" not in fake.runs()
+
+
+def test_node_snapshot_is_built_from_the_entry_with_the_runners_flags(fake):
+    """3.13 on trixie: python.sh's runner loads node_entry.blob, which node_snapshot: builds
+    from node_entry.cjs with the runner's own node command (V8 refuses a snapshot made with
+    other flags); again when the entry, the runner or the toolchain changes, not otherwise."""
+    bdir = fake.cross_build / "wasm32-emscripten"
+    out = fake.doit("host:emscripten")
+    assert "node_snapshot:emscripten" in ran(out)
+    assert f"node --build-snapshot {bdir / 'node_entry.cjs'}" in fake.runs()
+    # the fake node copies the entry into the snapshot
+    assert (bdir / "node_entry.blob").read_text() == (bdir / "node_entry.cjs").read_text()
+    assert not (bdir / "node_entry.blob.partial").exists()
+    assert f"--snapshot-blob {bdir / 'node_entry.blob'}" in (bdir / "python.sh").read_text()
+    fake.reset_runs()
+    assert ran(fake.doit("host:emscripten")) == [] and fake.runs() == []
+
+    def flags(data):
+        i = data["runner"].index("--wasm-tiering-budget=18000000")
+        data["runner"][i] = "--wasm-tiering-budget=9000000"
+    fake.edit_target("wasm32-emscripten.yaml", flags)
+    out = fake.doit("host:emscripten")
+    assert {"loaders:emscripten", "node_snapshot:emscripten"} <= set(ran(out))
+    assert "make_host:emscripten" not in ran(out)
+
+    (fake.bin / "emcc").write_text('#!/bin/sh\necho "emcc (Emscripten gcc/clang-like replacement) 3.1.80 (fake)"\n')
+    assert "node_snapshot:emscripten" in ran(fake.doit("host:emscripten"))
+
+
+def test_an_included_template_rerenders_the_loaders_that_include_it(fake, tmp_path):
+    """A template's {% include %}s are no file of its task: the loaders task knows them
+    by the text they render."""
+    import shutil
+    templates = tmp_path / "templates"
+    shutil.copytree(PROJECT / "templates", templates)
+    bdir = fake.cross_build / "wasm32-emscripten"
+    fake.doit("host:emscripten", extra_vars=[f"templates={templates}"])
+    with open(templates / "_exit_status.js.j2", "a") as f:
+        f.write("// an edit of the included part\n")
+    out = fake.doit("host:emscripten", extra_vars=[f"templates={templates}"])
+    assert {"loaders:emscripten", "node_snapshot:emscripten"} <= set(ran(out))
+    assert "make_host:emscripten" not in ran(out)
+    assert "// an edit of the included part" in (bdir / "node_entry.cjs").read_text()

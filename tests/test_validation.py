@@ -68,6 +68,10 @@ CASES = [
      "may not set name, build_dir"),
     ("profile-name", EMS, _set("profiles", {"speed": {}, "Small-1": {}}), "profiles.Small-1",
      "a profile name is lowercase letters and digits"),
+    ("snapshot-not-loaded", EMS, _set("runner", ["node", "{{ build_dir }}/node_entry.cjs"]), "runner",
+     "expected the runner to load node_snapshot.blob once: --snapshot-blob"),
+    ("snapshot-entry", EMS, _set("node_snapshot.entry", "{{ build_dir }}/entry.js"), "node_snapshot.entry",
+     "expected one of the target's loader outputs, got '{{ build_dir }}/entry.js'"),
 ]
 
 

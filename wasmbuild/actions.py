@@ -16,7 +16,7 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from . import digests, pins, provision, runlog, sharing, textpatch
+from . import digests, node_snapshot, pins, provision, runlog, sharing, textpatch
 from .atomic import copy_file, write_text, write_text_if_changed
 from .errors import WasmbuildError
 from .model import SYSTEM
@@ -430,6 +430,24 @@ def render_loaders(templates_dir: Path, loaders, variables: dict):
     for loader in loaders:
         text = render_loader(templates_dir, loader, variables)
         write_text(Path(loader.output), text, 0o755 if loader.executable else 0o644)
+
+
+def build_node_snapshot(plan, tp, runner: list[str], snapshot, *, log: Path, name: str):
+    """The target's Node start-up snapshot, built beside its final name and then renamed:
+    python.sh never loads half a snapshot (an interrupted build, a full disk)."""
+    blob = Path(snapshot.blob)
+    partial_blob = blob.with_name(blob.name + ".partial")
+    argv = node_snapshot.build_command(runner, snapshot, str(partial_blob))
+    full, env = tp.sandbox.command(argv, blob.parent, rw=_rw(plan), ro=[plan.source.path])
+    failed = run_logged(full, env=env, cwd=blob.parent, log=log, name=name)
+    if failed:
+        partial_blob.unlink(missing_ok=True)
+        return failed
+    if not partial_blob.is_file():
+        return TaskFailed(f"{name}: node ended without error but wrote no snapshot "
+                          f"({partial_blob}); see {log}")
+    os.replace(partial_blob, blob)
+    return None
 
 
 # ---------------------------------------------------------------- package

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from . import schema, versions
+from . import node_snapshot, schema, versions
 from .errors import ConfigError
 from .model import Project, Target, Toolchain
 
@@ -238,6 +238,12 @@ def check_references(targets: dict[str, tuple[Target, Path]], toolchains: dict[s
                 if loader.template and not (templates_dir / loader.template).is_file():
                     raise ConfigError(path, f"{key}[{i}].template",
                                       f"no template {loader.template!r} in {templates_dir}")
+        if (snap := target.node_snapshot):
+            if snap.entry not in [l.output for l in target.loaders]:
+                raise ConfigError(path, "node_snapshot.entry", f"expected one of the target's loader "
+                                                               f"outputs, got {snap.entry!r}")
+            if (problem := node_snapshot.runner_problem(target.runner, snap)):
+                raise ConfigError(path, "runner", problem)
         names = [d.name for d in target.dependencies]
         for i, dep in enumerate(target.dependencies):
             if names.count(dep.name) > 1:

@@ -248,6 +248,17 @@ class WebAsset:
 
 
 @dataclass
+class NodeSnapshot:
+    """A Node.js start-up snapshot of the entry script (`node --build-snapshot`): a runner
+    that loads it (`--snapshot-blob`) starts with Node's bootstrap and the script done.
+    It is built with the runner's own node command, flags included: Node refuses a
+    snapshot made with other V8 flags."""
+    entry: str                     # the entry script: one of the target's loaders
+    blob: str                      # the snapshot file; the runner names it after --snapshot-blob
+    inputs: list[str] = field(default_factory=list)   # files the entry reads into the snapshot
+
+
+@dataclass
 class Web:
     """The browser example: a folder with the page, the worker, the module and the zip."""
     dir: str                       # the web folder
@@ -338,6 +349,7 @@ class Target:
     setup_local: SetupLocal | None = None
     source_patches: list[SourcePatch] = field(default_factory=list)
     web: Web | None = None
+    node_snapshot: NodeSnapshot | None = None
     package: Package | None = None
     extensions: Extensions | None = None
     vars: dict[str, str] = field(default_factory=dict)     # extra template variables

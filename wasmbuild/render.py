@@ -123,3 +123,10 @@ def render_loader(templates_dir: Path, loader, variables: dict) -> str:
             raise ConfigError(Path(loader.copy), "copy", f"cannot read the file a loader copies: "
                                                          f"{e.strerror}") from None
     return render_template(templates_dir, loader.template, dict(variables, **loader.vars))
+
+
+def rendered_templates(templates_dir: Path, loaders, variables: dict) -> list[str]:
+    """The text of each loader made from a template (copies are their own file_dep): what
+    decides whether they change, {% include %}d templates included."""
+    return [render_template(templates_dir, l.template, dict(variables, **l.vars))
+            for l in loaders if l.template]

@@ -17,7 +17,7 @@ from doit.exceptions import TaskFailed
 
 from . import actions, treestate
 from .digests import digest
-from .render import loader_input, render_loader
+from .render import loader_input, render_loader, rendered_templates
 from .fetch import cached_path
 from .model import Configure, Make
 from .plan import Plan, TargetPlan, ToolchainPlan
@@ -243,16 +243,36 @@ class Graph:
             "actions": [action(plan, f"loaders:{t.name}", actions.render_loaders,
                                plan.settings.templates_dir, t.loaders, variables)],
             "file_dep": [loader_input(plan.settings.templates_dir, l) for l in t.loaders],
-            "uptodate": [config_changed(digest([variables, [l.vars for l in t.loaders]]))],
+            # the rendered text too: a template's {% include %}s are no file_dep of their own
+            "uptodate": [config_changed(digest([variables, [l.vars for l in t.loaders],
+                                                rendered_templates(plan.settings.templates_dir,
+                                                                   t.loaders, variables)]))],
             "targets": [l.output for l in t.loaders],
             "clean": True,
         }
+
+        snapshot_task = []
+        if (snap := t.node_snapshot):
+            snapshot_task = [f"node_snapshot:{t.name}"]
+            yield {
+                "basename": "node_snapshot", "name": t.name,
+                "doc": f"Node's start-up snapshot of {Path(snap.entry).name}, which python.sh loads",
+                "actions": [action(plan, f"node_snapshot:{t.name}", actions.build_node_snapshot,
+                                   plan, tp, t.runner, snap)],
+                # Node and V8 are the toolchain's: a new toolchain, a new snapshot
+                "file_dep": [snap.entry, *snap.inputs, str(tp.identity)],
+                "task_dep": [f"loaders:{t.name}"],
+                "uptodate": [config_changed(digest([t.runner, snap]))],
+                "targets": [snap.blob],
+                "clean": True,
+            }
 
         yield {
             "basename": "host", "name": t.name,
             "doc": f"CPython for {t.triple}: interpreter, loaders and stdlib zip in {bdir}",
             "actions": None,
-            "task_dep": [f"make_host:{t.name}", f"stdlib_zip:{t.name}", f"loaders:{t.name}"],
+            "task_dep": [f"make_host:{t.name}", f"stdlib_zip:{t.name}", f"loaders:{t.name}",
+                         *snapshot_task],
             # `doit clean host:<target>`: everything this target produced
             "clean": [(_rmtree, [bdir]), (_rmtree, [staging]), (_rmtree, [tgt.deps_dir]),
                       (actions.remove_setup_local, [plan.state_dir / "setup-local.json"])],

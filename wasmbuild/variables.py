@@ -22,6 +22,7 @@ KNOWN = {
     "jobs": "a whole number from 1 to 256",
     "targets": "a folder of target YAML files",
     "toolchains": "a folder of toolchain YAML files",
+    "templates": "a folder of Jinja templates (as the project's templates/)",
     "modules": "all, a set named in the target YAML (e.g. quick), or test_a,test_b",
     "remote_cache": "redis://HOST:PORT/DB or unix:///PATH/TO.sock, optionally followed by |read-only",
     "packages": "names declared in targets/_extensions.yaml, sdist files or project folders, comma-separated",
@@ -40,6 +41,15 @@ def _yaml_dir(name: str, value: str) -> Path:
         raise _bad(name, value, "no such folder")
     if not any(path.glob("*.yaml")):
         raise _bad(name, value, "no .yaml file in it")
+    return path
+
+
+def _templates_dir(value: str) -> Path:
+    path = Path(value).expanduser().resolve()
+    if not path.is_dir():
+        raise _bad("templates", value, "no such folder")
+    if not any(path.glob("*.j2")):
+        raise _bad("templates", value, "no .j2 file in it")
     return path
 
 
@@ -94,6 +104,8 @@ def settings(variables: dict[str, str]) -> Settings:
         s.targets_dir = _yaml_dir("targets", variables["targets"])
     if "toolchains" in variables:
         s.toolchains_dir = _yaml_dir("toolchains", variables["toolchains"])
+    if "templates" in variables:
+        s.templates_dir = _templates_dir(variables["templates"])
     remote = variables.get("remote_cache", os.environ.get(REMOTE_ENV) or None)
     if remote:
         # parsed now (nothing connects yet), so a bad one stops the run before anything runs

@@ -1,4 +1,5 @@
 """The real wasm32-emscripten build of CPython 3.13.5, end to end."""
+import os
 import re
 import shutil
 import subprocess
@@ -133,3 +134,41 @@ def test_package_runs_wherever_it_is_unpacked(emscripten, tmp_path):
     prefix, zip_path, version = out.stdout.splitlines()
     assert prefix == str(top) and zip_path == str(top / "lib" / "python313.zip"), out.stdout
     assert version.startswith("3.13.5 ") and not out.stderr, out.stderr
+
+
+def test_python_sh_returns_pythons_status_with_all_output(emscripten, tmp_path):
+    """python.sh ends Node as soon as Python has exited (vars.exit_status_fd): the exit
+    status is Python's, and nothing written before is lost, to a pipe or to a file."""
+    assert emscripten.py("-c", "import sys; sys.exit(5)").returncode == 5
+    assert emscripten.py("-c", "import os; os._exit(7)").returncode == 7
+    failed = emscripten.py("-c", "1/0")
+    assert failed.returncode == 1 and "ZeroDivisionError" in failed.stderr
+    big = "import sys; print('x' * (1 << 20)); sys.stdout.write('tail'); sys.stderr.write('err')"
+    out = emscripten.py("-c", big)
+    assert (out.returncode, len(out.stdout), out.stdout[-5:], out.stderr) == (0, (1 << 20) + 5, "\ntail", "err")
+    dest = tmp_path / "out.txt"
+    with open(dest, "w") as f:
+        rc = subprocess.run([str(emscripten.python_sh), "-c", big], stdout=f, stderr=subprocess.DEVNULL).returncode
+    assert rc == 0 and dest.stat().st_size == (1 << 20) + 5
+    # the descriptor's name is python.sh's and Node's, not the interpreter's
+    env = emscripten.py("-c", "import os; print(sorted(k for k in os.environ if 'WASMBUILD' in k))")
+    assert env.stdout.strip() == "[]", env.stdout
+
+
+def test_a_relinked_python_js_is_run_without_a_new_snapshot(emscripten):
+    """The Node snapshot holds python.js compiled (node_snapshot.inputs); once the file is
+    another, the entry compiles the file, so a relink without the snapshot task (make run by
+    hand) still runs what was linked."""
+    python_js = emscripten.build_dir / "python.js"
+    assert (emscripten.build_dir / "node_entry.blob").is_file()
+    assert "--snapshot-blob" in emscripten.python_sh.read_text()
+    text, times = python_js.read_bytes(), python_js.stat()
+    try:
+        python_js.write_bytes(text + b'\nconsole.error("the file, not the snapshot");\n')
+        out = emscripten.py("-c", "print(6 * 7)")
+        assert out.stdout.strip() == "42" and "the file, not the snapshot" in out.stderr, out
+    finally:
+        python_js.write_bytes(text)
+        os.utime(python_js, ns=(times.st_atime_ns, times.st_mtime_ns))
+    out = emscripten.py("-c", "print(6 * 7)")
+    assert out.stdout.strip() == "42" and "the file" not in out.stderr, out
