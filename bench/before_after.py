@@ -6,6 +6,7 @@ bench/BEFORE-AFTER.md.
 
     python3 bench/before_after.py --before DIR [--make-before] [--rounds 10] [--loads 7]
         [--target emscripten-forky --cpython TREE --before-cpython OTHER_TREE]
+    python3 bench/before_after.py --before DIR --workloads 3     (item 4 alone: 3 runs)
 
 --make-before builds the before state into DIR first: a git worktree of BEFORE, its own
 cache (WASMBUILD_CACHE=DIR/cache, with today's downloads) and a copy of today's trixie
@@ -91,9 +92,11 @@ def pass_times(scripts: list[str], rounds: int) -> list[list[float]]:
     return out
 
 
-def workloads(interpreters: dict[str, tuple[list[str], dict | None]], processes: int, runs: int) -> dict:
+def workloads(interpreters: dict[str, tuple[list[str], dict | None]], processes: int, runs: int,
+              spread: dict | None = None) -> dict:
     """Each workload in every interpreter, `processes` processes each taken in turn (A B C D A
-    B C D ...): the median of the processes' medians. One process's runs vary with when V8
+    B C D ...): the median of the processes' medians (each process's own median goes in
+    `spread`[interpreter][workload], if given). One process's runs vary with when V8
     tiers the eval loop up and with the VM (richards 1.0-1.8 s in one process here)."""
     out = {k: {} for k in interpreters}
     for name in NAMES:
@@ -103,8 +106,43 @@ def workloads(interpreters: dict[str, tuple[list[str], dict | None]], processes:
                 got[k].append(process_median(argv, name, runs, env))
         for k in interpreters:
             out[k][name] = statistics.median(got[k])
+            if spread is not None:
+                spread.setdefault(k, {})[name] = got[k]
         print(name, {k: round(v[name], 3) for k, v in out.items()}, flush=True)
     return out
+
+
+def repeated_workloads(plan, builds: dict[str, Path], repeats: int, processes: int, runs: int,
+                       out: Path) -> None:
+    """Issue 26's item 4 (the default profile no slower than before on any workload, within
+    noise: 3 runs, medians): the workloads alone, `repeats` times, before against today's
+    default; each run's ratio, their median, and each run's spread of process medians."""
+    interpreters = {"native": native_python(plan),
+                    **{k: ([str(builds[k] / "python.sh")], None) for k in ("before", "speed")}}
+    start = time.strftime("%Y-%m-%d %H:%M")
+    results = []
+    for _ in range(repeats):
+        spread = {}
+        results.append((workloads(interpreters, processes, runs, spread), spread))
+    load = open("/proc/loadavg").read().split()[:3]
+    lines = [f"# Issue 26's item 4: the workloads, today's default build against before's, "
+             f"{repeats} runs ({start}, {platform.platform()}, load average at the end {' '.join(load)})", "",
+             f"`python3 bench/before_after.py --before DIR --workloads {repeats}`, source "
+             f"{plan.source.version}: before (commit {BEFORE}, `{builds['before']}`) and speed "
+             f"(today's default, `{builds['speed']}`). Each run: {processes} processes per "
+             f"interpreter taken in turn, each the median of {runs} timings (`import`: one); the "
+             "run's figure is the median of its processes' medians.", "",
+             "| workload | speed / before, run by run | median | speed / native (median) "
+             "| before's process medians, min-max (s) | speed's (s) |", "|---|---|---|---|---|---|"]
+    for n in NAMES:
+        ratios = [w["speed"][n] / w["before"][n] for w, _ in results]
+        native = statistics.median(w["speed"][n] / w["native"][n] for w, _ in results)
+        spans = {k: " ".join(f"{min(sp[k][n]):.3f}-{max(sp[k][n]):.3f}" for _, sp in results)
+                 for k in ("before", "speed")}
+        lines.append(f"| {n} | {' '.join(f'{r:.2f}' for r in ratios)} | {statistics.median(ratios):.2f} "
+                     f"| {native:.2f} | {spans['before']} | {spans['speed']} |")
+    Path(out).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 def main():
@@ -121,7 +159,10 @@ def main():
     ap.add_argument("--loads", type=int, default=7)
     ap.add_argument("--processes", type=int, default=3, help="per workload and interpreter")
     ap.add_argument("--runs", type=int, default=5, help="of a workload in one process")
-    ap.add_argument("--out", help="default: bench/BEFORE-AFTER.md, or BEFORE-AFTER-<target>.md")
+    ap.add_argument("--out", help="default: bench/BEFORE-AFTER.md, or BEFORE-AFTER-<target>.md "
+                                  "(--workloads: BEFORE-AFTER-workloads.md)")
+    ap.add_argument("--workloads", type=int, metavar="N",
+                    help="only the workloads, before against the default build, N times (item 4)")
     args = ap.parse_args()
     before = Path(args.before).resolve()
     if args.make_before:
@@ -131,6 +172,10 @@ def main():
     speed, size = plan.targets[args.target], plan.targets[f"{args.target}-size"]
     builds = {"before": before_build_dir(before, speed.build_dir.name, args.before_cpython),
               "speed": speed.build_dir, "size": size.build_dir}
+    if args.workloads:
+        repeated_workloads(plan, builds, args.workloads, args.processes, args.runs,
+                           args.out or PROJECT / "bench" / "BEFORE-AFTER-workloads.md")
+        return
     webs = {name: d / "web" for name, d in builds.items()}
     for name, web in webs.items():
         if not (web / "python.html").exists():
