@@ -125,8 +125,29 @@ def render_loader(templates_dir: Path, loader, variables: dict) -> str:
     return render_template(templates_dir, loader.template, dict(variables, **loader.vars))
 
 
-def rendered_templates(templates_dir: Path, loaders, variables: dict) -> list[str]:
-    """The text of each loader made from a template (copies are their own file_dep): what
-    decides whether they change, {% include %}d templates included."""
-    return [render_template(templates_dir, l.template, dict(variables, **l.vars))
-            for l in loaders if l.template]
+
+
+_INCLUDE = re.compile(r"""{%-?\s*include\s+["']([^"']+)["']""")
+
+
+@functools.lru_cache(maxsize=None)
+def _included(templates_dir: Path, name: str) -> tuple[str, ...]:
+    """The templates `name` includes, theirs too (a literal name: the only kind used)."""
+    try:
+        text = (templates_dir / name).read_text(encoding="utf-8")
+    except OSError:
+        return ()      # a missing template is config.check_references' error
+    out = []
+    for inc in _INCLUDE.findall(text):
+        out += [str(templates_dir / inc), *_included(templates_dir, inc)]
+    return tuple(dict.fromkeys(out))
+
+
+def loader_inputs(templates_dir: Path, loaders) -> list[str]:
+    """The files loaders are made from: each one's template (and the templates it
+    {% include %}s, which are no loader's own) or the file it copies."""
+    out = []
+    for l in loaders:
+        out += [loader_input(templates_dir, l),
+                *(_included(templates_dir, l.template) if l.template else ())]
+    return list(dict.fromkeys(out))

@@ -17,7 +17,7 @@ from doit.exceptions import TaskFailed
 
 from . import actions, treestate
 from .digests import digest
-from .render import loader_input, render_loader, rendered_templates
+from .render import loader_input, loader_inputs, render_loader
 from .fetch import cached_path
 from .model import Configure, Make
 from .plan import Plan, TargetPlan, ToolchainPlan
@@ -242,11 +242,8 @@ class Graph:
             "doc": f"render {', '.join(Path(l.output).name for l in t.loaders)} from templates",
             "actions": [action(plan, f"loaders:{t.name}", actions.render_loaders,
                                plan.settings.templates_dir, t.loaders, variables)],
-            "file_dep": [loader_input(plan.settings.templates_dir, l) for l in t.loaders],
-            # the rendered text too: a template's {% include %}s are no file_dep of their own
-            "uptodate": [config_changed(digest([variables, [l.vars for l in t.loaders],
-                                                rendered_templates(plan.settings.templates_dir,
-                                                                   t.loaders, variables)]))],
+            "file_dep": loader_inputs(plan.settings.templates_dir, t.loaders),
+            "uptodate": [config_changed(digest([variables, [l.vars for l in t.loaders]]))],
             "targets": [l.output for l in t.loaders],
             "clean": True,
         }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import actions
 from .digests import digest
-from .render import loader_input
+from .render import loader_inputs
 from .plan import Plan, TargetPlan
 from .tasks_common import _rmtree, action, config_changed
 from .extensions.layout import site_record_path
@@ -32,7 +32,7 @@ def package_tasks(plan: Plan, tgt: TargetPlan):
                            variables, staging=staging, dest=dest, debug_dest=debug_dest,
                            site_record=site_record)],
         "file_dep": [str(tgt.build_dir / f) for f in spec.files] + [str(zip_path), str(tgt.toolchain.identity)]
-                    + [loader_input(plan.settings.templates_dir, l) for l in spec.loaders],
+                    + loader_inputs(plan.settings.templates_dir, spec.loaders),
         "task_dep": [f"host:{t.name}"],
         "uptodate": [config_changed(digest([spec, variables, site]))],
         "targets": [str(dest), *([str(debug_dest)] if debug_dest else [])],

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from . import actions
 from .digests import digest
-from .render import loader_input
+from .render import loader_inputs
 from .plan import Plan, TargetPlan
 from .tasks_common import _rmtree, action, config_changed
 
@@ -29,7 +29,7 @@ def web_tasks(plan: Plan, tgt: TargetPlan):
         "actions": [action(plan, name, actions.assemble_web, plan, tgt.toolchain, t.web, zip_path,
                            plan.settings.templates_dir, variables, compress_state, make_env=t.make.env)],
         "file_dep": [str(tgt.build_dir / a) for a in t.artifacts] + [str(zip_path)]
-                    + [loader_input(plan.settings.templates_dir, l) for l in t.web.loaders],
+                    + loader_inputs(plan.settings.templates_dir, t.web.loaders),
         "task_dep": [f"host:{t.name}"] + [f"fetch:{a.download.file}" for a in t.web.assets],
         "uptodate": [config_changed(digest([t.web, variables, *([t.make.env] if t.make.env else [])]))],
         "targets": [str(o) for o in outputs],
