@@ -41,6 +41,7 @@ from common import PROJECT
 from artifacts import NAMES, native_python, process_median, sizes
 
 BEFORE = "47f50a2"
+LINK = "desktop-10mbit"
 
 
 def make_before(before: Path, target: str, cpython: str | None) -> None:
@@ -157,6 +158,8 @@ def main():
                          "the terminal; the before state had only the basic REPL)")
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--loads", type=int, default=7)
+    ap.add_argument("--link-loads", type=int, default=5,
+                    help=f"cold loads over {LINK} (0: none)")
     ap.add_argument("--processes", type=int, default=3, help="per workload and interpreter")
     ap.add_argument("--runs", type=int, default=5, help="of a workload in one process")
     ap.add_argument("--out", help="default: bench/BEFORE-AFTER.md, or BEFORE-AFTER-<target>.md "
@@ -192,6 +195,11 @@ def main():
                                          args.loads)))
     prompt = {k: statistics.median(r["seconds"] for r in v) for k, v in loads.items()}
     print(prompt, flush=True)
+    # the same pages over a throttled link (webtiming.LINKS), where the bytes count
+    linked = dict(zip(builds, interleaved([(webs[name], pages[name], make_server) for name in builds],
+                                          args.link_loads, link=LINK))) if args.link_loads else {}
+    prompt_linked = {k: statistics.median(r["seconds"] for r in v) for k, v in linked.items()}
+    print(prompt_linked, flush=True)
     work = workloads({"native": native_python(plan),
                       **{name: ([str(d / "python.sh")], None) for name, d in builds.items()}},
                      args.processes, args.runs)
@@ -210,18 +218,24 @@ def main():
              f"default) and `{args.target}-size`. Each measurement takes the builds in turn (A B C A B C "
              "...), so that the machine's drift falls on all of them alike.", "",
              "| build | python.wasm raw / gzip / brotli (MB) | python.wasm transferred by the page (MB) "
-             "| `python.sh -c pass`, median (s) | vs before | first prompt in Chromium, median (s) | vs before |",
-             "|---|---|---|---|---|---|---|"]
+             "| `python.sh -c pass`, median (s) | vs before | first prompt in Chromium, median (s) | vs before "
+             f"| first prompt over {LINK}, median (s) | vs before |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name in builds:
         w = wasm[name]
         lines.append(f"| {name} | {mb(w['raw'])} / {mb(w['gzip'])} / {mb(w['brotli'])} | "
                      f"{mb(w['transferred'])} | {passed[name]:.3f} | {ratio(passed[name], passed['before'])} | "
-                     f"{prompt[name]:.2f} | {ratio(prompt[name], prompt['before'])} |")
+                     f"{prompt[name]:.2f} | {ratio(prompt[name], prompt['before'])} | " +
+                     (f"{prompt_linked[name]:.2f} | {ratio(prompt_linked[name], prompt_linked['before'])} |"
+                      if linked else "- | - |"))
     lines += ["", f"`python.sh -c pass`, {args.rounds} rounds (s): " + "; ".join(
         f"{k} " + " ".join(f"{t:.2f}" for t in v) for k, v in passes.items()),
         "", f"Pages loaded: before `python.html`, today's `{args.page}`.",
         "", f"First prompt, {args.loads} cold loads each (s): " + "; ".join(
         f"{k} " + " ".join(f"{r['seconds']:.2f}" for r in v) for k, v in loads.items()),
+        "", f"First prompt over {LINK} (bench/webtiming.py LINKS: Lighthouse's desktop throttling, "
+            f"Chromium's network emulation), {args.link_loads} cold loads each (s): " + "; ".join(
+        f"{k} " + " ".join(f"{r['seconds']:.2f}" for r in v) for k, v in linked.items()),
         "", "The pages' own marks, medians (s): " + "; ".join(
         f"{k} " + ", ".join(f"{m.removeprefix('python:')} {statistics.median(r['marks'][m] for r in v if m in r['marks']):.2f}"
                             # a load may end (its prompt seen) before the page sets its last mark

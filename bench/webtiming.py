@@ -35,6 +35,15 @@ from wasmbuild.web.serve import make_server  # noqa: E402
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
+# A link slower than loopback, for the loads that should see what a page's bytes cost:
+# Lighthouse's desktop throttling (40 ms round trip, 10 Mbit/s down), applied by Chromium's
+# own network emulation (DevTools' Network.emulateNetworkConditions) to the page's requests.
+LINKS = {
+    "loopback": None,
+    "desktop-10mbit": {"latency": 40, "downloadThroughput": 10 * 1024 * 1024 / 8,
+                       "uploadThroughput": 10 * 1024 * 1024 / 8},
+}
+
 # resolves to performance.now() once a prompt is on the page, else false
 PROMPT = "() => document.body.innerText.includes('>>>') && performance.now()"
 
@@ -60,9 +69,10 @@ def serve(web_dir: Path, isolation: bool = True, server_factory=make_server):
     return server
 
 
-def load_once(browser, url: str, timeout_ms: int = 120_000) -> dict:
+def load_once(browser, url: str, timeout_ms: int = 120_000, link: str = "loopback") -> dict:
     """One cold load: seconds to the prompt, the page's own timing marks (seconds), and
-    what came over the wire per file (bytes of body as sent, and its coding)."""
+    what came over the wire per file (bytes of body as sent, and its coding); over
+    LINKS[link]."""
     context = browser.new_context()
     origin = urlsplit(url).netloc
     refused, responses = [], []
@@ -80,6 +90,10 @@ def load_once(browser, url: str, timeout_ms: int = 120_000) -> dict:
     try:
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
+        if LINKS[link]:
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", {"offline": False, **LINKS[link]})
         page.goto(url)
         at = page.wait_for_function(PROMPT, polling="raf", timeout=timeout_ms).json_value()
         marks = page.evaluate("performance.getEntriesByType('mark').map(m => [m.name, m.startTime])")
@@ -105,7 +119,8 @@ def measure_loads(web_dir: Path, page: str = "python.html", runs: int = 5, *, br
                        isolation=isolation)[0]
 
 
-def interleaved(setups, runs: int = 5, *, browser=None, isolation: bool = True) -> list[list[dict]]:
+def interleaved(setups, runs: int = 5, *, browser=None, isolation: bool = True,
+                link: str = "loopback") -> list[list[dict]]:
     """Cold loads of several pages taken in turn (A B A B ...), so that a machine busy
     with something else slows each of them alike: `setups` is a list of
     (web_dir, page, server_factory); one list of loads per setup."""
@@ -120,7 +135,7 @@ def interleaved(setups, runs: int = 5, *, browser=None, isolation: bool = True) 
         results = [[] for _ in setups]
         for _ in range(runs):
             for i, url in enumerate(urls):
-                results[i].append(load_once(browser, url))
+                results[i].append(load_once(browser, url, link=link))
         return results
     finally:
         if own:
