@@ -148,7 +148,12 @@ def test_compressed_streamed_and_only_what_the_page_needs(web_dir, browser):
     if not terminal:
         # issue 26: 3.13's page (the default target's) transfers python.wasm in <= 2.5 MB
         assert wasm["bytes"] <= 2_500_000, wasm["bytes"]
-    assert "python:wasm-compiled" in load["marks"] and "python:prompt" in load["marks"]
+    # the start's phases, in order, on the page's timeline (the worker's own marks come
+    # over postMessage): compiled while it streamed, instantiated, main(), the prompt
+    marks = load["marks"]
+    phases = ["python:wasm-compiled", "python:instantiated", "python:main", "python:prompt"]
+    assert set(phases) <= set(marks), marks
+    assert [marks[p] for p in phases] == sorted(marks[p] for p in phases), marks
     stdlib = next(n for n in wire if n.endswith(".zip"))
     common = {"python.html", "python.mjs", "python.wasm", stdlib}
     own = ({"python.terminal.mjs", "xterm.js", "xterm-pty.mjs", "xterm.css"} if terminal
