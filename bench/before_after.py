@@ -197,13 +197,12 @@ def main():
     from webtiming import interleaved
     from wasmbuild.web.serve import make_server
     pages = {name: "python.html" if name == "before" else args.page for name in builds}
-    loads = dict(zip(builds, interleaved([(webs[name], pages[name], make_server) for name in builds],
-                                         args.loads)))
+    setups = [(webs[name], pages[name], make_server) for name in builds]
+    loads = dict(zip(builds, interleaved(setups, args.loads)))
     prompt = {k: statistics.median(r["seconds"] for r in v) for k, v in loads.items()}
     print(prompt, flush=True)
     # the same pages over a throttled link (webtiming.LINKS), where the bytes count
-    linked = dict(zip(builds, interleaved([(webs[name], pages[name], make_server) for name in builds],
-                                          args.link_loads, link=LINK))) if args.link_loads else {}
+    linked = dict(zip(builds, interleaved(setups, args.link_loads, link=LINK))) if args.link_loads else {}
     prompt_linked = {k: statistics.median(r["seconds"] for r in v) for k, v in linked.items()}
     print(prompt_linked, flush=True)
     work = workloads({"native": native_python(plan),
