@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import PROJECT
+from common import PROJECT, as_a_plain_shell
 from artifacts import NAMES, native_python, process_median, sizes
 
 BEFORE = "47f50a2"
@@ -167,12 +167,8 @@ def main():
     ap.add_argument("--workloads", type=int, metavar="N",
                     help="only the workloads, before against the default build, N times (item 4)")
     args = ap.parse_args()
-    # python.sh reads the stdlib from the tree's Lib (as upstream's does) and, as any Python
-    # does, keeps its bytecode in Lib/__pycache__ after the first start; with the shell's
-    # PYTHONDONTWRITEBYTECODE (set on these machines) every start compiles encodings,
-    # linecache & co. from source again, which no user pays. Both states' python.sh do the
-    # same here (each its own tree's Lib), so the first round writes each one's bytecode.
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    # both states' python.sh read their own tree's Lib: the first round writes its bytecode
+    as_a_plain_shell()
     before = Path(args.before).resolve()
     if args.make_before:
         make_before(before, args.target, args.before_cpython)

@@ -1,6 +1,7 @@
 """What bench/run.py and bench/stress.py share: the CPython source they work on."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,17 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
 from wasmbuild.source import default_source_dir  # noqa: E402
+
+
+def as_a_plain_shell() -> None:
+    """Measure what a user's plain shell gets: without the PYTHONDONTWRITEBYTECODE that
+    these machines' shells (and some CI images) set. A Python keeps its bytecode in
+    __pycache__ after the first run; with it set, every run compiles wasmbuild's modules
+    (doit) or the stdlib python.sh reads from the tree's Lib (as upstream's does) again,
+    ~0.1 s that no user pays; and python.sh passes the caller's PYTHON* variables on, as
+    upstream's does, so test_pydoc's test_synopsis_sourceless (no .pyc written) fails
+    under it, natively too."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def base_source(cpython: str | None) -> Path:

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import PROJECT, base_source, copy_source
+from common import PROJECT, as_a_plain_shell, base_source, copy_source
 from wasmbuild.paths import cache_dir
 from wasmbuild.plan import Settings, make_plan
 
@@ -171,10 +171,7 @@ def main():
                     help="wasmbuild only, warm caches: no-op, C edit and header edit beside make by "
                          "hand (bench/RESULTS-incremental.md)")
     args = ap.parse_args()
-    # A user's Python keeps wasmbuild's bytecode in __pycache__ after the first run; with
-    # PYTHONDONTWRITEBYTECODE set (as in some shells and CI images) every run compiles
-    # wasmbuild's modules again, ~0.1 s that no user pays. Measure what users get.
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    as_a_plain_shell()
     if args.incremental_only:
         args.skip_official = True
     base = base_source(args.cpython)

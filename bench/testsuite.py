@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import PROJECT, base_source
+from common import PROJECT, as_a_plain_shell, base_source
 
 BUILD_DIRS = {"emscripten": "wasm32-emscripten", "wasi": "wasm32-wasip1",
               "emscripten-forky": "wasm32-emscripten-forky", "wasi-forky": "wasm32-wasip1-forky"}
@@ -120,11 +120,7 @@ def main() -> None:
     if a.reuse_upstream and not saved.exists():
         raise SystemExit(f"--reuse-upstream: {saved} is not here (--upstream-only writes it, on "
                          "this machine): run that first, or leave --reuse-upstream out")
-    # typed by hand python.sh passes the caller's PYTHON* variables on, as upstream's does:
-    # a shell's PYTHONDONTWRITEBYTECODE=1 fails test_pydoc's test_synopsis_sourceless (no
-    # .pyc is written) natively too. Measure what a plain shell gets.
-    import os
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    as_a_plain_shell()
     src = base_source(a.cpython)
     started = time.strftime("%Y-%m-%d %H:%M")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True,

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import PROJECT
+from common import PROJECT, as_a_plain_shell
 from run import timed, use_fresh_config_cache
 from wasmbuild.paths import cache_dir
 from wasmbuild.plan import Settings, make_plan
@@ -96,7 +96,7 @@ def main():
     ap.add_argument("--upstream-repeat", type=int, default=1,
                     help="of upstream's script, whose every run reconfigures (minutes each)")
     args = ap.parse_args()
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    as_a_plain_shell()
     work = Path(tempfile.mkdtemp(prefix="wasmbuild-bench314-"))
     use_fresh_config_cache(work / "cache")
     rows: dict[str, dict[str, list[float]]] = {}
