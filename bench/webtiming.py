@@ -99,7 +99,7 @@ def load_once(browser, url: str, timeout_ms: int = 120_000, link: str = "loopbac
         marks = page.evaluate("performance.getEntriesByType('mark').map(m => [m.name, m.startTime])")
         wire = {}
         for r in responses:
-            name = urlsplit(r.url).path.rsplit("/", 1)[-1]
+            name = urlsplit(r.url).path.lstrip("/")     # the path in the folder: stdlib/json/...
             # the body's length as sent (the server always says it); not request.sizes(),
             # which waits forever for a response that compileStreaming consumed
             length = r.headers.get("content-length")

@@ -201,3 +201,89 @@ def test_stored_zip_copy_keeps_every_entry_and_is_deterministic(tmp_path):
             assert new.read(b) == old.read(a)
             assert (b.compress_type, b.date_time, b.external_attr) == \
                 (zipfile.ZIP_STORED, a.date_time, a.external_attr)
+
+
+# ---------------------------------------------------------------- the stdlib as files
+
+def _stdlib_zip(path, members):
+    import zipfile
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+    return path
+
+
+def test_stdlib_files_are_the_zips_members_with_their_sizes_listed(tmp_path):
+    import json
+    from wasmbuild.web import stdlib_files
+    members = {"os.pyc": b"o" * 30, "encodings/__init__.pyc": b"e" * 7, "encodings/utf_8.pyc": b"u" * 5,
+               "json/": b""}
+    zip_path = _stdlib_zip(tmp_path / "python313.zip", members)
+    folder = tmp_path / "web" / "stdlib"
+    listing = stdlib_files.write_stdlib_files(zip_path, folder)
+    assert listing == {"encodings/__init__.pyc": 7, "encodings/utf_8.pyc": 5, "os.pyc": 30}
+    assert json.loads((tmp_path / "web" / "stdlib.json").read_text()) == {"files": listing}
+    assert (folder / "encodings" / "utf_8.pyc").read_bytes() == b"u" * 5
+    assert (folder / "os.pyc").stat().st_mode & 0o777 == 0o644     # served as the rest
+    assert not (folder / "json").exists()                           # a folder entry makes nothing
+    # again, one member changed and one gone: only that file is rewritten, the other removed
+    # with its siblings and its folder, an unchanged file keeps its mtime (and its siblings)
+    (folder / "os.pyc.br").write_bytes(b"sibling")
+    (folder / "encodings" / "utf_8.pyc.br").write_bytes(b"sibling")
+    before = (folder / "os.pyc").stat().st_mtime_ns
+    _stdlib_zip(zip_path, {"os.pyc": b"o" * 30, "site.pyc": b"s"})
+    assert stdlib_files.write_stdlib_files(zip_path, folder) == {"os.pyc": 30, "site.pyc": 1}
+    assert (folder / "os.pyc").stat().st_mtime_ns == before and (folder / "os.pyc.br").exists()
+    assert not (folder / "encodings").exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["os.pyc", "os.pyc.br", "site.pyc"]
+
+
+def test_a_stdlib_member_outside_the_folder_is_refused(tmp_path):
+    from wasmbuild.errors import WasmbuildError
+    from wasmbuild.web import stdlib_files
+    zip_path = _stdlib_zip(tmp_path / "python313.zip", {"../evil.pyc": b"x"})
+    with pytest.raises(WasmbuildError, match=r"member '\.\./evil\.pyc' is not a relative path"):
+        stdlib_files.write_stdlib_files(zip_path, tmp_path / "web" / "stdlib")
+    assert not (tmp_path / "web" / "evil.pyc").exists()
+
+
+def test_files_in_subfolders_get_siblings_too(tmp_path):
+    root = folder(tmp_path / "web")
+    deep = root / "stdlib" / "json"
+    deep.mkdir(parents=True)
+    (deep / "decoder.pyc").write_bytes(b"decode this " * 200)
+    state = tmp_path / "state.json"
+    rows = compress.compress_folder(root, PATTERNS + ["*.pyc"], state)
+    assert brotli.decompress((deep / "decoder.pyc.br").read_bytes()) == (deep / "decoder.pyc").read_bytes()
+    assert "stdlib/json/decoder.pyc" in {r["name"] for r in rows}
+    # the file gone: its siblings go with it
+    (deep / "decoder.pyc").unlink()
+    compress.compress_folder(root, PATTERNS + ["*.pyc"], state)
+    assert list(deep.iterdir()) == []
+
+
+def test_both_pages_fetch_the_stdlib_module_by_module(tmp_path):
+    for version, layout, target in (("3.13.5", "3.13", "emscripten"), ("3.14.7", "3.14.7", "emscripten-forky")):
+        plan = _plan(tmp_path / version, version, layout)
+        tgt = plan.targets[target]
+        assert tgt.target.web.stdlib_files == "stdlib"
+        from wasmbuild.tasks_web import web_tasks
+        task = next(web_tasks(plan, tgt))
+        assert str(tgt.build_dir / "web" / "stdlib.json") in task["targets"]
+
+
+@pytest.mark.parametrize("value", ["../up", "/abs", "a/b", ""])
+def test_stdlib_files_must_name_one_folder(tmp_path, value):
+    from wasmbuild.config import check_references
+    from wasmbuild.errors import ConfigError
+    from wasmbuild.model import Web
+    plan = _plan(tmp_path, "3.13.5", "3.13")
+    target = plan.targets["emscripten"].target
+    target.web = Web(dir="w", steps=[], files=[], stdlib_files=value)
+    check = lambda: check_references({"emscripten": (target, tmp_path / "t.yaml")},  # noqa: E731
+                                     plan.toolchains, plan.settings.templates_dir)
+    if value == "":
+        check()                 # none: the worker installs the zip
+        return
+    with pytest.raises(ConfigError, match=r"web\.stdlib_files.*expected the name of one folder"):
+        check()

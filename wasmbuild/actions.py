@@ -502,7 +502,7 @@ def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: 
     """The web folder: the steps' module, the zip, the page's loaders, the registry
     assets the page loads, then X.br and X.gz beside what `web.compress` names. The steps
     get make's environment (a profile's EMCC_CFLAGS): they link as make links."""
-    from .web import assets, compress   # imported when used: a no-op needs none of them
+    from .web import assets, compress, stdlib_files   # imported when used: a no-op needs none
     dest = Path(web.dir)
     dest.mkdir(parents=True, exist_ok=True)
     failed = run_steps(plan, tp, web.steps, log=log, name=name, label="web.steps", extra_env=make_env)
@@ -514,6 +514,8 @@ def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: 
         compress.stored_zip_copy(zip_path, dest / zip_path.name)
     else:
         copy_file(zip_path, dest / zip_path.name)
+    if web.stdlib_files:
+        stdlib_files.write_stdlib_files(zip_path, dest / web.stdlib_files)
     render_loaders(templates_dir, web.loaders, variables)
     written = assets.install(web.assets, dest)
     start = time.monotonic()

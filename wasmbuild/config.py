@@ -244,6 +244,10 @@ def check_references(targets: dict[str, tuple[Target, Path]], toolchains: dict[s
                                                                f"outputs, got {snap.entry!r}")
             if (problem := node_snapshot.runner_problem(target.runner, snap)):
                 raise ConfigError(path, "runner", problem)
+        if target.web and target.web.stdlib_files and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*",
+                                                                        target.web.stdlib_files):
+            raise ConfigError(path, "web.stdlib_files", f"expected the name of one folder in the web "
+                                                        f"folder (e.g. stdlib), got {target.web.stdlib_files!r}")
         names = [d.name for d in target.dependencies]
         for i, dep in enumerate(target.dependencies):
             if names.count(dep.name) > 1:

@@ -271,6 +271,11 @@ class Web:
     compress: list[str] = field(default_factory=list)
     # the folder's stdlib zip with its entries stored, not deflated (compress.py says why)
     store_zip: bool = False
+    # a folder of the web folder holding the stdlib zip's members as files, and their
+    # listing beside it (<folder>.json): the basic REPL's worker fetches each module when
+    # Python first reads it, not the whole zip before the start (web/stdlib_files.py).
+    # Empty: the worker installs the zip.
+    stdlib_files: str = ""
 
 
 @dataclass

@@ -17,8 +17,9 @@ def web_tasks(plan: Plan, tgt: TargetPlan):
     web = Path(t.web.dir)
     zip_path = tgt.build_dir / t.stdlib_zip.name
     name = f"web:{t.name}"
-    variables = dict(tgt.context, stdlib_zip=t.stdlib_zip.name)
-    outputs = [web / Path(f).name for f in t.web.files] + [web / t.stdlib_zip.name] \
+    variables = dict(tgt.context, stdlib_zip=t.stdlib_zip.name, stdlib_files=t.web.stdlib_files)
+    listing = [web / f"{t.web.stdlib_files}.json"] if t.web.stdlib_files else []
+    outputs = [web / Path(f).name for f in t.web.files] + [web / t.stdlib_zip.name] + listing \
         + [Path(l.output) for l in t.web.loaders] \
         + [web / n for a in t.web.assets for n in a.files.values()]
     # what was compressed from which bytes (web/compress.py): kept beside the folder, not in it

@@ -52,11 +52,16 @@ _COMPRESSORS = {"br": brotli_bytes, "gzip": gzip_bytes}
 
 
 def selected(folder: Path, patterns: list[str]) -> list[Path]:
-    """The folder's regular files whose names match one of the patterns, siblings never."""
+    """The folder's regular files, in it or below it, whose paths relative to it match
+    one of the patterns (fnmatch: `*` matches a `/` too), siblings never."""
     sibling_suffixes = tuple(SIBLINGS.values())
-    return sorted(p for p in folder.iterdir()
+    return sorted(p for p in folder.rglob("*")
                   if p.is_file() and not p.name.endswith(sibling_suffixes)
-                  and any(fnmatch.fnmatchcase(p.name, pat) for pat in patterns))
+                  and any(fnmatch.fnmatchcase(_rel(folder, p), pat) for pat in patterns))
+
+
+def _rel(folder: Path, path: Path) -> str:
+    return path.relative_to(folder).as_posix()
 
 
 def compress_folder(folder: Path, patterns: list[str], state: Path) -> list[dict]:
@@ -71,8 +76,9 @@ def compress_folder(folder: Path, patterns: list[str], state: Path) -> list[dict
     rows, record = [], {}
     for path in files:
         digest = hash_file(path, "sha256")
-        row = {"name": path.name, "raw": path.stat().st_size}
-        previous = known.get(path.name, {})
+        name = _rel(folder, path)
+        row = {"name": name, "raw": path.stat().st_size}
+        previous = known.get(name, {})
         entry = {"sha256": digest}
         for coding, suffix in SIBLINGS.items():
             sibling = path.with_name(path.name + suffix)
@@ -97,12 +103,12 @@ def compress_folder(folder: Path, patterns: list[str], state: Path) -> list[dict
                 sibling.unlink(missing_ok=True)
                 entry[coding] = "none"
                 row[coding] = None
-        record[path.name] = entry
+        record[name] = entry
         rows.append(row)
-    chosen = {p.name for p in files}
-    for p in folder.iterdir():
+    chosen = {_rel(folder, p) for p in files}
+    for p in folder.rglob("*"):
         for suffix in SIBLINGS.values():
-            if p.name.endswith(suffix) and p.name[:-len(suffix)] not in chosen:
+            if p.name.endswith(suffix) and _rel(folder, p)[:-len(suffix)] not in chosen and p.is_file():
                 p.unlink()            # a sibling whose file is gone or no longer compressed
     write_text(state, json.dumps(record, indent=1, sort_keys=True) + "\n")
     return rows
