@@ -15,7 +15,6 @@ those bytes, stay valid); a file or folder the zip no longer has is removed.
 from __future__ import annotations
 
 import json
-import shutil
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -66,9 +65,3 @@ def _remove_others(folder: Path, keep: set[str]) -> None:
                 path.rmdir()
         elif rel not in keep and not (rel.endswith(suffixes) and rel.rsplit(".", 1)[0] in keep):
             path.unlink()
-
-
-def remove_stdlib_files(folder: Path) -> None:
-    """A web folder without them (the target no longer asks for them)."""
-    shutil.rmtree(folder, ignore_errors=True)
-    listing_path(folder).unlink(missing_ok=True)
