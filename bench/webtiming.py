@@ -103,8 +103,11 @@ def load_once(browser, url: str, timeout_ms: int = 120_000, link: str = "loopbac
             # the body's length as sent (the server always says it); not request.sizes(),
             # which waits forever for a response that compileStreaming consumed
             length = r.headers.get("content-length")
+            # how it was asked for: "fetch" (fetch(), a preload) or "xhr" (the worker's
+            # synchronous request for a file Python reads)
             wire[name] = {"status": r.status, "bytes": int(length) if length else None,
-                          "encoding": r.headers.get("content-encoding")}
+                          "encoding": r.headers.get("content-encoding"),
+                          "type": r.request.resource_type}
         return {"seconds": at / 1000, "marks": {n: t / 1000 for n, t in marks},
                 "wire": wire, "refused": refused, "errors": errors,
                 "mode": page.evaluate("document.documentElement.dataset.repl || null")}

@@ -222,7 +222,7 @@ def test_stdlib_files_are_the_zips_members_with_their_sizes_listed(tmp_path):
     folder = tmp_path / "web" / "stdlib"
     listing = stdlib_files.write_stdlib_files(zip_path, folder)
     assert listing == {"encodings/__init__.pyc": 7, "encodings/utf_8.pyc": 5, "os.pyc": 30}
-    assert json.loads((tmp_path / "web" / "stdlib.json").read_text()) == {"files": listing}
+    assert json.loads((tmp_path / "web" / "stdlib.json").read_text()) == {"files": listing, "preload": []}
     assert (folder / "encodings" / "utf_8.pyc").read_bytes() == b"u" * 5
     assert (folder / "os.pyc").stat().st_mode & 0o777 == 0o644     # served as the rest
     assert not (folder / "json").exists()                           # a folder entry makes nothing
@@ -236,6 +236,23 @@ def test_stdlib_files_are_the_zips_members_with_their_sizes_listed(tmp_path):
     assert (folder / "os.pyc").stat().st_mtime_ns == before and (folder / "os.pyc.br").exists()
     assert not (folder / "encodings").exists()
     assert sorted(p.name for p in folder.iterdir()) == ["os.pyc", "os.pyc.br", "site.pyc"]
+
+
+def test_the_listing_names_the_starts_modules_to_preload(tmp_path):
+    import json
+    from wasmbuild.errors import WasmbuildError
+    from wasmbuild.web import stdlib_files
+    zip_path = _stdlib_zip(tmp_path / "python313.zip", {"os.pyc": b"o", "encodings/__init__.pyc": b"e"})
+    folder = tmp_path / "web" / "stdlib"
+    stdlib_files.write_stdlib_files(zip_path, folder, ["encodings/__init__.pyc"])
+    assert json.loads((tmp_path / "web" / "stdlib.json").read_text())["preload"] == ["encodings/__init__.pyc"]
+    # a name the zip does not have (a module renamed in another version): one line, naming
+    # the YAML key and the name, and nothing written
+    (tmp_path / "web" / "stdlib.json").unlink()
+    with pytest.raises(WasmbuildError, match=r"^web\.stdlib_preload: encodings/utf_8\.pyc not in the "
+                                             r"stdlib zip python313\.zip: [^\n]*$"):
+        stdlib_files.write_stdlib_files(zip_path, folder, ["encodings/__init__.pyc", "encodings/utf_8.pyc"])
+    assert not (tmp_path / "web" / "stdlib.json").exists()
 
 
 def test_a_stdlib_member_outside_the_folder_is_refused(tmp_path):
@@ -267,6 +284,7 @@ def test_both_pages_fetch_the_stdlib_module_by_module(tmp_path):
         plan = _plan(tmp_path / version, version, layout)
         tgt = plan.targets[target]
         assert tgt.target.web.stdlib_files == "stdlib"
+        assert "encodings/__init__.pyc" in tgt.target.web.stdlib_preload
         from wasmbuild.tasks_web import web_tasks
         task = next(web_tasks(plan, tgt))
         assert str(tgt.build_dir / "web" / "stdlib.json") in task["targets"]
@@ -287,3 +305,15 @@ def test_stdlib_files_must_name_one_folder(tmp_path, value):
         return
     with pytest.raises(ConfigError, match=r"web\.stdlib_files.*expected the name of one folder"):
         check()
+
+
+def test_stdlib_preload_needs_stdlib_files(tmp_path):
+    from wasmbuild.config import check_references
+    from wasmbuild.errors import ConfigError
+    from wasmbuild.model import Web
+    plan = _plan(tmp_path, "3.13.5", "3.13")
+    target = plan.targets["emscripten"].target
+    target.web = Web(dir="w", steps=[], files=[], stdlib_preload=["encodings/__init__.pyc"])
+    with pytest.raises(ConfigError, match=r"web\.stdlib_preload.*does not set: set it, or drop"):
+        check_references({"emscripten": (target, tmp_path / "t.yaml")}, plan.toolchains,
+                         plan.settings.templates_dir)

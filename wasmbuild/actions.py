@@ -515,7 +515,7 @@ def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: 
     else:
         copy_file(zip_path, dest / zip_path.name)
     if web.stdlib_files:
-        stdlib_files.write_stdlib_files(zip_path, dest / web.stdlib_files)
+        stdlib_files.write_stdlib_files(zip_path, dest / web.stdlib_files, web.stdlib_preload)
     render_loaders(templates_dir, web.loaders, variables)
     written = assets.install(web.assets, dest)
     start = time.monotonic()

@@ -248,6 +248,10 @@ def check_references(targets: dict[str, tuple[Target, Path]], toolchains: dict[s
                                                                         target.web.stdlib_files):
             raise ConfigError(path, "web.stdlib_files", f"expected the name of one folder in the web "
                                                         f"folder (e.g. stdlib), got {target.web.stdlib_files!r}")
+        if target.web and target.web.stdlib_preload and not target.web.stdlib_files:
+            raise ConfigError(path, "web.stdlib_preload", "preloads members of web.stdlib_files, which "
+                                                          "this target does not set: set it, or drop "
+                                                          "web.stdlib_preload")
         names = [d.name for d in target.dependencies]
         for i, dep in enumerate(target.dependencies):
             if names.count(dep.name) > 1:

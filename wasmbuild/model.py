@@ -276,6 +276,10 @@ class Web:
     # Python first reads it, not the whole zip before the start (web/stdlib_files.py).
     # Empty: the worker installs the zip.
     stdlib_files: str = ""
+    # members of stdlib_files that Python's start reads: the listing names them, and the
+    # worker asks for them as it starts (while python.wasm compiles), not one synchronous
+    # request at a time during the start
+    stdlib_preload: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The browser example in real headless Chromium (Debian's package), driven by Playwright:
 the basic REPL (3.13.5 and 3.14.7), CPython's own REPL in a terminal over JSPI (3.14.7),
 served by wasmbuild's server with no network but loopback."""
+import json
 import shutil
 import sys
 import threading
@@ -162,12 +163,19 @@ def test_compressed_streamed_and_only_what_the_page_needs(web_dir, browser):
                next(n for n in wire if n.endswith(".zip"))}
         optional = set()
     else:
-        # the basic REPL: the stdlib's listing, then each module its start reads, fetched
-        # as Python reads it (web: stdlib_files); never the zip. (The last of them, and
-        # the site-packages listing the worker asks for (wasmbuild/extensions' web_site:;
-        # none here: a 404), may reach Playwright's events after the prompt.)
+        # the basic REPL: the stdlib's listing, then the modules its start reads, which
+        # the listing names (web: stdlib_preload) and the worker asks for at once; never
+        # the zip, nor a module the listing did not name (one the start reads besides is
+        # fetched when read: the YAML's list is out of date). (The site-packages listing
+        # the worker asks for (wasmbuild/extensions' web_site:; none here: a 404) may
+        # reach Playwright's events after the prompt.)
+        preload = json.loads((web_dir / "stdlib.json").read_text())["preload"]
         modules = {n for n in wire if n.startswith("stdlib/")}
-        assert "stdlib/encodings/__init__.pyc" in modules, sorted(wire)
+        assert "encodings/__init__.pyc" in preload, preload
+        assert modules == {f"stdlib/{n}" for n in preload}, (
+            f"the start fetched {sorted(modules)}; web.stdlib_preload names {preload}")
+        # asked for as the worker started (fetch()), not read one at a time (XHR)
+        assert {wire[n]["type"] for n in modules} == {"fetch"}, {n: wire[n]["type"] for n in modules}
         assert all(wire[n]["status"] == 200 and wire[n]["encoding"] == "br" for n in modules), wire
         assert len(modules) < 10, sorted(modules)        # a few modules, not the stdlib
         own = {"python.worker.mjs", "stdlib.json"} | modules

@@ -7,7 +7,11 @@ what an import needs comes over the wire, and the page starts without the whole 
 file's size, so that a stat() or a directory scan by the import system fetches nothing.
 
     <folder>/<member>          every file of the zip, bytes as they are in it
-    <folder>.json              {"files": {member: size, ...}}
+    <folder>.json              {"files": {member: size, ...}, "preload": [member, ...]}
+
+"preload" names the members Python's start reads (the target's web.stdlib_preload): the
+worker asks for them all at once as it starts, while the page compiles python.wasm,
+instead of one synchronous request each in the middle of the start.
 
 A file is rewritten only when its bytes change (its precompressed siblings, made from
 those bytes, stay valid); a file or folder the zip no longer has is removed.
@@ -26,8 +30,9 @@ def listing_path(folder: Path) -> Path:
     return folder.with_name(folder.name + ".json")
 
 
-def write_stdlib_files(zip_path: Path, folder: Path) -> dict[str, int]:
-    """Lay out zip_path's members under folder and write the listing; returns it."""
+def write_stdlib_files(zip_path: Path, folder: Path, preload: list[str] = ()) -> dict[str, int]:
+    """Lay out zip_path's members under folder and write the listing (with `preload`,
+    each of which must be a member); returns the members' sizes."""
     files: dict[str, bytes] = {}
     with zipfile.ZipFile(zip_path) as zf:
         for info in zf.infolist():
@@ -38,6 +43,11 @@ def write_stdlib_files(zip_path: Path, folder: Path) -> dict[str, int]:
                 raise WasmbuildError(f"{zip_path}: member {info.filename!r} is not a relative path "
                                      f"inside the zip: rebuild the stdlib zip (doit host:<target>)")
             files[info.filename] = zf.read(info)
+    missing = [name for name in preload if name not in files]
+    if missing:
+        raise WasmbuildError(f"web.stdlib_preload: {', '.join(missing)} not in the stdlib zip "
+                             f"{zip_path.name}: name its members as the zip does (e.g. "
+                             f"encodings/__init__.pyc), or drop them from the target's YAML")
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         path = folder / name
@@ -49,7 +59,8 @@ def write_stdlib_files(zip_path: Path, folder: Path) -> dict[str, int]:
             tmp.chmod(0o644)          # served to anyone, as the folder's other files
     _remove_others(folder, set(files))
     listing = {name: len(data) for name, data in sorted(files.items())}
-    write_text(listing_path(folder), json.dumps({"files": listing}, separators=(",", ":")) + "\n")
+    write_text(listing_path(folder), json.dumps({"files": listing, "preload": list(preload)},
+                                                separators=(",", ":")) + "\n")
     return listing
 
 
