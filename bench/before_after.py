@@ -95,15 +95,19 @@ def pass_times(scripts: list[str], rounds: int) -> list[list[float]]:
 
 def workloads(interpreters: dict[str, tuple[list[str], dict | None]], processes: int, runs: int,
               spread: dict | None = None) -> dict:
-    """Each workload in every interpreter, `processes` processes each taken in turn (A B C D A
-    B C D ...): the median of the processes' medians (each process's own median goes in
+    """Each workload in every interpreter, `processes` processes each taken in turn, the
+    order rotated each round (A B C D, B C D A, ...: a process runs slower right after
+    another one, whose Node may still be ending, and no interpreter should always follow
+    the same one): the median of the processes' medians (each process's own median goes in
     `spread`[interpreter][workload], if given). One process's runs vary with when V8
     tiers the eval loop up and with the VM (richards 1.0-1.8 s in one process here)."""
     out = {k: {} for k in interpreters}
+    names = list(interpreters)
     for name in NAMES:
         got = {k: [] for k in interpreters}
-        for _ in range(processes):
-            for k, (argv, env) in interpreters.items():
+        for round_ in range(processes):
+            for k in names[round_ % len(names):] + names[:round_ % len(names)]:
+                argv, env = interpreters[k]
                 got[k].append(process_median(argv, name, runs, env))
         for k in interpreters:
             out[k][name] = statistics.median(got[k])
@@ -113,13 +117,29 @@ def workloads(interpreters: dict[str, tuple[list[str], dict | None]], processes:
     return out
 
 
+AGAIN = "before again"
+
+
+def noise_verdict(ratios: list[float], controls: list[float]) -> tuple[float, float, bool]:
+    """Item 4's test for one workload: the median of today's / before's ratios over the runs,
+    the noise (the largest distance from 1 of the same interpreter timed twice, before
+    again / before, in the same runs), and whether today's is no slower within it."""
+    noise = max(abs(c - 1) for c in controls)
+    median = statistics.median(ratios)
+    return median, noise, median <= 1 + noise
+
+
 def repeated_workloads(plan, builds: dict[str, Path], repeats: int, processes: int, runs: int,
                        out: Path) -> None:
     """Issue 26's item 4 (the default profile no slower than before on any workload, within
     noise: 3 runs, medians): the workloads alone, `repeats` times, before against today's
-    default; each run's ratio, their median, and each run's spread of process medians."""
-    interpreters = {"native": native_python(plan),
-                    **{k: ([str(builds[k] / "python.sh")], None) for k in ("before", "speed")}}
+    default; each run's ratio, their median, and each run's spread of process medians.
+    The before build is also timed a second time under another name (an A/A control, in
+    turn with the others): its ratio to itself is what this machine's noise alone gives,
+    the yardstick for "within noise"."""
+    before = ([str(builds["before"] / "python.sh")], None)
+    interpreters = {"native": native_python(plan), "before": before, AGAIN: before,
+                    "speed": ([str(builds["speed"] / "python.sh")], None)}
     start = time.strftime("%Y-%m-%d %H:%M")
     results = []
     for _ in range(repeats):
@@ -131,16 +151,24 @@ def repeated_workloads(plan, builds: dict[str, Path], repeats: int, processes: i
              f"`python3 bench/before_after.py --before DIR --workloads {repeats}`, source "
              f"{plan.source.version}: before (commit {BEFORE}, `{builds['before']}`) and speed "
              f"(today's default, `{builds['speed']}`). Each run: {processes} processes per "
-             f"interpreter taken in turn, each the median of {runs} timings (`import`: one); the "
-             "run's figure is the median of its processes' medians.", "",
-             "| workload | speed / before, run by run | median | speed / native (median) "
-             "| before's process medians, min-max (s) | speed's (s) |", "|---|---|---|---|---|---|"]
+             f"interpreter taken in turn (native, before, before again, speed), each the median "
+             f"of {runs} timings (`import`: one); the run's figure is the median of its "
+             "processes' medians. *before again* is the before build timed a second time: "
+             "before again / before is the noise alone, and today's is called no slower when "
+             "its median ratio is at most 1 + the largest such distance from 1 in the runs.", "",
+             "| workload | speed / before, run by run | median | before again / before, run by run "
+             "| noise | no slower within noise | speed / native (median) "
+             "| before's process medians, min-max (s) | speed's (s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for n in NAMES:
         ratios = [w["speed"][n] / w["before"][n] for w, _ in results]
+        controls = [w[AGAIN][n] / w["before"][n] for w, _ in results]
+        median, noise, ok = noise_verdict(ratios, controls)
         native = statistics.median(w["speed"][n] / w["native"][n] for w, _ in results)
         spans = {k: " ".join(f"{min(sp[k][n]):.3f}-{max(sp[k][n]):.3f}" for _, sp in results)
                  for k in ("before", "speed")}
-        lines.append(f"| {n} | {' '.join(f'{r:.2f}' for r in ratios)} | {statistics.median(ratios):.2f} "
+        lines.append(f"| {n} | {' '.join(f'{r:.2f}' for r in ratios)} | {median:.2f} "
+                     f"| {' '.join(f'{c:.2f}' for c in controls)} | {noise:.2f} | {'yes' if ok else '**no**'} "
                      f"| {native:.2f} | {spans['before']} | {spans['speed']} |")
     Path(out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
