@@ -19,7 +19,7 @@ What is compared, the before build against today's TARGET (speed, the default) a
 TARGET-size (both must be built: `doit web:emscripten web:emscripten-size`):
 - the page's python.wasm: raw, gzip -9 and brotli 11 bytes, and what the page transfers
   (the before page was served without compression);
-- `python.sh -c pass`, the three taken in turn (A B C A B C ...), medians;
+- `python.sh -c pass`, the three taken in turn (the order rotated each round), medians;
 - the time to the first prompt in Chromium (bench/webtiming.py), cold loads in turn;
 - bench/pybench's workloads in each interpreter and the native build Python (3 processes
   each, in turn; the median of their medians of 5 runs), as ratios to native and as
@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 from common import PROJECT, as_a_plain_shell
+from webtiming import rotated
 from artifacts import NAMES, native_python, process_median, sizes
 
 BEFORE = "47f50a2"
@@ -84,9 +85,11 @@ def wasm_row(web: Path) -> dict:
 
 
 def pass_times(scripts: list[str], rounds: int) -> list[list[float]]:
+    """`python.sh -c pass` of each, in turn, the order rotated each round."""
     out = [[] for _ in scripts]
-    for _ in range(rounds):
-        for i, script in enumerate(scripts):
+    for round_ in range(rounds):
+        for i in rotated(range(len(scripts)), round_):
+            script = scripts[i]
             start = time.monotonic()
             subprocess.run([script, "-c", "pass"], check=True, capture_output=True, cwd="/tmp")
             out[i].append(time.monotonic() - start)
@@ -106,7 +109,7 @@ def workloads(interpreters: dict[str, tuple[list[str], dict | None]], processes:
     for name in NAMES:
         got = {k: [] for k in interpreters}
         for round_ in range(processes):
-            for k in names[round_ % len(names):] + names[:round_ % len(names)]:
+            for k in rotated(names, round_):
                 argv, env = interpreters[k]
                 got[k].append(process_median(argv, name, runs, env))
         for k in interpreters:
@@ -244,8 +247,9 @@ def main():
              f"({start}, {platform.platform()}, load average at the end {' '.join(load)})", "",
              f"One run of `python3 bench/before_after.py`{'' if args.target == 'emscripten' else ' --target ' + args.target}, source {plan.source.version}. **before**: commit "
              f"{BEFORE} (`{builds['before']}`); **speed** and **size**: today's `{args.target}` (the "
-             f"default) and `{args.target}-size`. Each measurement takes the builds in turn (A B C A B C "
-             "...), so that the machine's drift falls on all of them alike.", "",
+             f"default) and `{args.target}-size`. Each measurement takes the builds in turn, the order rotated "
+             "each round (A B C, B C A, C A B, ...), so that the machine's drift falls on all of "
+             "them alike and none always comes right after the same one.", "",
              "| build | python.wasm raw / gzip / brotli (MB) | python.wasm transferred by the page (MB) "
              "| `python.sh -c pass`, median (s) | vs before | first prompt in Chromium, median (s) | vs before "
              f"| first prompt over {LINK}, median (s) | vs before |",

@@ -122,11 +122,21 @@ def measure_loads(web_dir: Path, page: str = "python.html", runs: int = 5, *, br
                        isolation=isolation)[0]
 
 
+def rotated(items, round_: int) -> list:
+    """`items` in the order of round `round_`: A B C, then B C A, then C A B, ..."""
+    items = list(items)
+    k = round_ % len(items) if items else 0
+    return items[k:] + items[:k]
+
+
 def interleaved(setups, runs: int = 5, *, browser=None, isolation: bool = True,
                 link: str = "loopback") -> list[list[dict]]:
-    """Cold loads of several pages taken in turn (A B A B ...), so that a machine busy
-    with something else slows each of them alike: `setups` is a list of
-    (web_dir, page, server_factory); one list of loads per setup."""
+    """Cold loads of several pages taken in turn, so that a machine busy with something
+    else slows each of them alike: `setups` is a list of (web_dir, page, server_factory);
+    one list of loads per setup. The order is rotated each round (A B C, B C A, C A B,
+    ...): a load right after a heavy one (the before page's 14 MB) starts while the
+    browser still works for that one, and no page should always come after the same one.
+    A first load, not counted, takes the browser's own start-up work."""
     servers = [serve(Path(d), isolation, factory) for d, _, factory in setups]
     own = None
     try:
@@ -136,9 +146,10 @@ def interleaved(setups, runs: int = 5, *, browser=None, isolation: bool = True,
         urls = [f"http://127.0.0.1:{s.server_address[1]}/{page}"
                 for s, (_, page, _) in zip(servers, setups)]
         results = [[] for _ in setups]
-        for _ in range(runs):
-            for i, url in enumerate(urls):
-                results[i].append(load_once(browser, url, link=link))
+        load_once(browser, urls[0], link=link)
+        for round_ in range(runs):
+            for i in rotated(range(len(urls)), round_):
+                results[i].append(load_once(browser, urls[i], link=link))
         return results
     finally:
         if own:
