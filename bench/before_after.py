@@ -37,8 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import PROJECT, as_a_plain_shell
-from webtiming import rotated
+from common import PROJECT, as_a_plain_shell, rotated
 from artifacts import NAMES, native_python, process_median, sizes
 
 BEFORE = "47f50a2"

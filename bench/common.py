@@ -1,4 +1,5 @@
-"""What bench/run.py and bench/stress.py share: the CPython source they work on."""
+"""What the benches share: the CPython source they work on, the shell they measure in,
+the order they take builds in."""
 from __future__ import annotations
 
 import os
@@ -24,6 +25,15 @@ def as_a_plain_shell() -> None:
     upstream's does, so test_pydoc's test_synopsis_sourceless (no .pyc written) fails
     under it, natively too."""
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
+def rotated(items, round_: int) -> list:
+    """`items` in the order of round `round_`: A B C, then B C A, then C A B, ... (a
+    measurement right after a heavy one runs slower: no build should always follow the
+    same one)."""
+    items = list(items)
+    k = round_ % len(items) if items else 0
+    return items[k:] + items[:k]
 
 
 def base_source(cpython: str | None) -> Path:

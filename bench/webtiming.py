@@ -31,6 +31,8 @@ sys.path.insert(0, str(PROJECT))
 
 from wasmbuild.web.serve import make_server  # noqa: E402
 
+from common import rotated  # noqa: E402
+
 # the same as the e2e browser tests (tests/e2e/test_web.py)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -120,13 +122,6 @@ def measure_loads(web_dir: Path, page: str = "python.html", runs: int = 5, *, br
     """`runs` cold loads of `page` (may carry a query, e.g. python.html?repl=basic)."""
     return interleaved([(web_dir, page, make_server)], runs, browser=browser,
                        isolation=isolation)[0]
-
-
-def rotated(items, round_: int) -> list:
-    """`items` in the order of round `round_`: A B C, then B C A, then C A B, ..."""
-    items = list(items)
-    k = round_ % len(items) if items else 0
-    return items[k:] + items[:k]
 
 
 def interleaved(setups, runs: int = 5, *, browser=None, isolation: bool = True,
