@@ -74,12 +74,15 @@ def before_build_dir(before: Path, build_dir: str, cpython: str | None) -> Path:
 
 
 def wasm_row(web: Path) -> dict:
-    """python.wasm's sizes, and what the page transfers: the .br sibling when the folder
-    has one (serve: sends it to Chromium), else the raw file."""
+    """python.wasm's sizes, and what the page transfers: the sibling serve: sends Chromium
+    (which accepts zstd, br and gzip) when the folder has one, else the raw file."""
+    from wasmbuild.web.serve import accepted_codings
+    from wasmbuild.web.compress import SIBLINGS
     data = (web / "python.wasm").read_bytes()
     row = sizes(data)
-    br = web / "python.wasm.br"
-    row["transferred"] = br.stat().st_size if br.exists() else len(data)
+    sent = next((s for c in accepted_codings("gzip, deflate, br, zstd")
+                 if (s := web / f"python.wasm{SIBLINGS[c]}").exists()), None)
+    row["transferred"] = sent.stat().st_size if sent else len(data)
     return row
 
 
@@ -96,7 +99,7 @@ def pass_times(scripts: list[str], rounds: int) -> list[list[float]]:
 
 
 def workloads(interpreters: dict[str, tuple[list[str], dict | None]], processes: int, runs: int,
-              spread: dict | None = None) -> dict:
+              spread: dict | None = None, names: list[str] = NAMES) -> dict:
     """Each workload in every interpreter, `processes` processes each taken in turn, the
     order rotated each round (A B C D, B C D A, ...: a process runs slower right after
     another one, whose Node may still be ending, and no interpreter should always follow
@@ -104,11 +107,11 @@ def workloads(interpreters: dict[str, tuple[list[str], dict | None]], processes:
     `spread`[interpreter][workload], if given). One process's runs vary with when V8
     tiers the eval loop up and with the VM (richards 1.0-1.8 s in one process here)."""
     out = {k: {} for k in interpreters}
-    names = list(interpreters)
-    for name in NAMES:
+    order = list(interpreters)
+    for name in names:
         got = {k: [] for k in interpreters}
         for round_ in range(processes):
-            for k in rotated(names, round_):
+            for k in rotated(order, round_):
                 argv, env = interpreters[k]
                 got[k].append(process_median(argv, name, runs, env))
         for k in interpreters:
@@ -132,7 +135,7 @@ def noise_verdict(ratios: list[float], controls: list[float]) -> tuple[float, fl
 
 
 def repeated_workloads(plan, builds: dict[str, Path], repeats: int, processes: int, runs: int,
-                       out: Path) -> None:
+                       out: Path, names: list[str] = NAMES) -> None:
     """Issue 26's item 4 (the default profile no slower than before on any workload, within
     noise: 3 runs, medians): the workloads alone, `repeats` times, before against today's
     default; each run's ratio, their median, and each run's spread of process medians.
@@ -146,11 +149,12 @@ def repeated_workloads(plan, builds: dict[str, Path], repeats: int, processes: i
     results = []
     for _ in range(repeats):
         spread = {}
-        results.append((workloads(interpreters, processes, runs, spread), spread))
+        results.append((workloads(interpreters, processes, runs, spread, names), spread))
     load = open("/proc/loadavg").read().split()[:3]
     lines = [f"# Issue 26's item 4: the workloads, today's default build against before's, "
              f"{repeats} runs ({start}, {platform.platform()}, load average at the end {' '.join(load)})", "",
-             f"`python3 bench/before_after.py --before DIR --workloads {repeats}`, source "
+             f"`python3 bench/before_after.py --before DIR --workloads {repeats} --processes {processes}"
+             f"{'' if names == NAMES else ' --only ' + ','.join(names)}`, source "
              f"{plan.source.version}: before (commit {BEFORE}, `{builds['before']}`) and speed "
              f"(today's default, `{builds['speed']}`). Each run: {processes} processes per "
              f"interpreter taken in turn (native, before, before again, speed), each the median "
@@ -162,7 +166,7 @@ def repeated_workloads(plan, builds: dict[str, Path], repeats: int, processes: i
              "| noise | no slower within noise | speed / native (median) "
              "| before's process medians, min-max (s) | speed's (s) |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for n in NAMES:
+    for n in names:
         ratios = [w["speed"][n] / w["before"][n] for w, _ in results]
         controls = [w[AGAIN][n] / w["before"][n] for w, _ in results]
         median, noise, ok = noise_verdict(ratios, controls)
@@ -196,6 +200,9 @@ def main():
                                   "(--workloads: BEFORE-AFTER-workloads.md)")
     ap.add_argument("--workloads", type=int, metavar="N",
                     help="only the workloads, before against the default build, N times (item 4)")
+    ap.add_argument("--only", type=lambda v: v.split(","), default=NAMES, metavar="NAME[,NAME]",
+                    help=f"--workloads: these workloads only (of {','.join(NAMES)}), e.g. to time one "
+                         "that sits at the edge with more --processes")
     args = ap.parse_args()
     # both states' python.sh read their own tree's Lib: the first round writes its bytecode
     as_a_plain_shell()
@@ -208,8 +215,11 @@ def main():
     builds = {"before": before_build_dir(before, speed.build_dir.name, args.before_cpython),
               "speed": speed.build_dir, "size": size.build_dir}
     if args.workloads:
+        unknown = sorted(set(args.only) - set(NAMES))
+        if unknown:
+            ap.error(f"--only: no workload {', '.join(unknown)}; expected some of {','.join(NAMES)}")
         repeated_workloads(plan, builds, args.workloads, args.processes, args.runs,
-                           args.out or PROJECT / "bench" / "BEFORE-AFTER-workloads.md")
+                           args.out or PROJECT / "bench" / "BEFORE-AFTER-workloads.md", args.only)
         return
     webs = {name: d / "web" for name, d in builds.items()}
     for name, web in webs.items():
