@@ -269,8 +269,8 @@ WASM = b"\x00asm\x01\x00\x00\x00" + bytes(range(256)) * 64
 
 @pytest.fixture
 def packed(tmp_path):
-    """A folder as web: leaves it: python.wasm with .br and .gz siblings (made by the real
-    compressors), python.mjs with a .gz only, python.html with none."""
+    """A folder as web: leaves it: python.wasm with .zst, .br and .gz siblings (made by the
+    real compressors), python.mjs with a .gz only, python.html with none."""
     from wasmbuild.web import compress
     root = tmp_path / "web"
     root.mkdir()
@@ -279,6 +279,7 @@ def packed(tmp_path):
     (root / "python.html").write_bytes(b"<!doctype html>")
     compress.compress_folder(root, ["*.wasm", "*.mjs"], tmp_path / "state.json")
     (root / "python.mjs.br").unlink()
+    (root / "python.mjs.zst").unlink()
     server, thread = start(root)
     yield root, server.server_address[1]
     stop(server, thread)
@@ -288,20 +289,25 @@ def decoded(headers, body):
     import gzip
 
     import brotli
+    import zstandard
     coding = headers.get("content-encoding")
-    return {None: lambda b: b, "gzip": gzip.decompress, "br": brotli.decompress}[coding](body)
+    return {None: lambda b: b, "gzip": gzip.decompress, "br": brotli.decompress,
+            "zstd": zstandard.ZstdDecompressor().decompress}[coding](body)
 
 
 @pytest.mark.parametrize("accept, coding", [
-    ("gzip, deflate, br, zstd", "br"),          # what Chromium sends
+    ("gzip, deflate, br, zstd", "zstd"),        # what Chromium sends
+    ("gzip, deflate, br", "br"),                # what a browser without zstd sends
     ("br", "br"),
+    ("zstd", "zstd"),
     ("gzip", "gzip"),
     ("br;q=0.5, gzip", "gzip"),                 # the client's q-values first
     ("br;q=0, gzip;q=0.1", "gzip"),
     ("gzip;q=0, br;q=0", None),
-    ("*", "br"),
+    ("*", "zstd"),
     ("*;q=0, gzip", "gzip"),
-    ("deflate, zstd", None),
+    ("zstd;q=0.5, br", "br"),
+    ("deflate", None),
     ("identity", None),
     (None, None),                               # no header: identity
     ("GZIP", "gzip"),                           # codings are case-insensitive
@@ -324,7 +330,7 @@ def test_accept_encoding_picks_the_sibling(packed, accept, coding):
 
 def test_missing_sibling_falls_back_to_the_next_coding(packed):
     root, port = packed
-    status, h, body = request(port, "GET", "/python.mjs", headers={"Accept-Encoding": "br, gzip"})
+    status, h, body = request(port, "GET", "/python.mjs", headers={"Accept-Encoding": "zstd, br, gzip"})
     assert (status, h.get("content-encoding")) == (200, "gzip")
     status, h, body = request(port, "GET", "/python.mjs", headers={"Accept-Encoding": "br"})
     assert (status, h.get("content-encoding"), body) == (200, None, b"export default 1;\n" * 50)
@@ -402,7 +408,8 @@ def test_a_sibling_symlinked_outside_is_not_followed(tmp_path):
 
 def test_accepted_codings_parser():
     from wasmbuild.web.serve import accepted_codings
-    assert accepted_codings("gzip, deflate, br, zstd") == ["br", "gzip"]
+    assert accepted_codings("gzip, deflate, br, zstd") == ["zstd", "br", "gzip"]
+    assert accepted_codings("gzip, deflate, br") == ["br", "gzip"]
     assert accepted_codings("gzip;q=1.0, br;q=0.9") == ["gzip", "br"]
     assert accepted_codings(" br ; q=0 ,gzip") == ["gzip"]
     assert accepted_codings("") == [] and accepted_codings(None) == []

@@ -9,6 +9,7 @@ import tarfile
 
 import brotli
 import pytest
+import zstandard
 
 import fakes
 from wasmbuild.errors import SourceError
@@ -107,15 +108,28 @@ def test_siblings_decode_to_the_file_and_are_the_same_bytes_in_any_folder(tmp_pa
         raw = (a / name).read_bytes()
         assert brotli.decompress((a / f"{name}.br").read_bytes()) == raw
         assert gzip.decompress((a / f"{name}.gz").read_bytes()) == raw
-        for suffix in (".br", ".gz"):
+        assert zstandard.ZstdDecompressor().decompress((a / f"{name}.zst").read_bytes()) == raw
+        for suffix in (".br", ".gz", ".zst"):
             assert (a / f"{name}{suffix}").read_bytes() == (b / f"{name}{suffix}").read_bytes()
     # gzip's header: no name, no time
     assert (a / "python.wasm.gz").read_bytes()[3:8] == b"\x00\x00\x00\x00\x00"
     assert not (a / "tiny.js.br").exists() and not (a / "tiny.js.gz").exists()
+    assert not (a / "tiny.js.zst").exists()
+    # a decoder need not keep more than the file itself (a browser refuses windows over 8 MiB)
+    assert zstandard.get_frame_parameters((a / "python.wasm.zst").read_bytes()).window_size <= 65536
     assert not (a / "python.html.br").exists()
     by_name = {r["name"]: r for r in rows}
     assert by_name["tiny.js"]["br"] is None and by_name["python.wasm"]["br"] < by_name["python.wasm"]["raw"]
     assert "python.wasm: 51,204 raw," in "\n".join(compress.table(rows))
+
+
+def test_zstd_never_asks_a_browser_for_more_than_8_mib():
+    """Chromium fails the fetch of a zstd response whose window is over 8 MiB (RFC 9659's
+    limit); python.wasm is ~10 MB, and zstd's densest level would ask for 128 MiB."""
+    big = bytes(range(256)) * 40_000                     # 10.2 MB
+    frame = zstandard.get_frame_parameters(compress.zstd_bytes(big))
+    assert frame.window_size == 8 * 1024 * 1024
+    assert zstandard.ZstdDecompressor().decompress(compress.zstd_bytes(big)) == big
 
 
 def test_unchanged_files_are_not_compressed_again(tmp_path, monkeypatch):

@@ -91,13 +91,17 @@ def test_page_runs_python(web_dir, browser):
                              "modules 4 0.25 (7,)"),
                             ("1/0", "ZeroDivisionError")] + (
                 # 3.13's page is a link of its own, without CPython's test modules, and with
-                # the CJK codecs as side modules fetched when imported
+                # the CJK codecs and unicodedata as side modules fetched when imported
                 [] if (web_dir / "python.terminal.mjs").exists() else
                 [("import importlib.util as u; print('test modules', u.find_spec('_testcapi'), "
                   "u.find_spec('_testinternalcapi'))", "test modules None None"),
                  ("import sys, _codecs_jp; print('cjk', len('テスト'.encode('shift_jis')), "
                   "'_codecs_jp' in sys.builtin_module_names, _codecs_jp.__file__.split('/')[-2])",
-                  "cjk 6 False lib-dynload")]):
+                  "cjk 6 False lib-dynload"),
+                 # unicodedata too, also behind the compiler's \N{...} escapes
+                 ("import unicodedata; print('ucd', unicodedata.name('\\u00e9'), '\\N{BULLET}' == '\\u2022', "
+                  "unicodedata.__file__.split('/')[-2])",
+                  "ucd LATIN SMALL LETTER E WITH ACUTE True lib-dynload")]):
             page.fill("#input", line)
             page.press("#input", "Enter")
             page.wait_for_function(f"document.getElementById('output').textContent.includes({shown!r})",
@@ -130,7 +134,8 @@ def test_without_isolation_headers_the_page_explains(web_dir, browser):
 
 def test_compressed_streamed_and_only_what_the_page_needs(web_dir, browser):
     """A cold load of each REPL through the bench's own measuring helper: python.wasm comes
-    as brotli (Chromium accepts br on loopback), is compiled while it streams (the page's
+    as zstd (Chromium accepts zstd and br on loopback; serve: prefers zstd, which decodes
+    faster), is compiled while it streams (the page's
     mark, set only when compileStreaming succeeded), and nothing but the REPL's own files
     is fetched before the prompt (the basic REPL: the few stdlib modules its start reads,
     not the zip); no request leaves the machine."""
@@ -145,8 +150,8 @@ def test_compressed_streamed_and_only_what_the_page_needs(web_dir, browser):
     assert load["refused"] == [] and load["errors"] == []
     wire = load["wire"]
     wasm = wire["python.wasm"]
-    assert (wasm["status"], wasm["encoding"]) == (200, "br"), wire
-    assert wasm["bytes"] == (web_dir / "python.wasm.br").stat().st_size
+    assert (wasm["status"], wasm["encoding"]) == (200, "zstd"), wire
+    assert wasm["bytes"] == (web_dir / "python.wasm.zst").stat().st_size
     if not terminal:
         # issue 26: 3.13's page (the default target's) transfers python.wasm in <= 2.5 MB
         assert wasm["bytes"] <= 2_500_000, wasm["bytes"]
@@ -176,7 +181,7 @@ def test_compressed_streamed_and_only_what_the_page_needs(web_dir, browser):
             f"the start fetched {sorted(modules)}; web.stdlib_preload names {preload}")
         # asked for as the worker started (fetch()), not read one at a time (XHR)
         assert {wire[n]["type"] for n in modules} == {"fetch"}, {n: wire[n]["type"] for n in modules}
-        assert all(wire[n]["status"] == 200 and wire[n]["encoding"] == "br" for n in modules), wire
+        assert all(wire[n]["status"] == 200 and wire[n]["encoding"] == "zstd" for n in modules), wire
         assert len(modules) < 10, sorted(modules)        # a few modules, not the stdlib
         own = {"python.worker.mjs", "stdlib.json"} | modules
         optional = {"site-packages.json"}

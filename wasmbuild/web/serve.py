@@ -10,9 +10,9 @@ It is a development server: standard library only, GET/HEAD only, and it
 serves nothing but the regular files inside FOLDER.
 
 What makes the page load fast is done here as a production server would:
-- a file with a precompressed sibling made at `web:` time (`X.br`, `X.gz`; see
-  compress.py) is sent as that sibling with `Content-Encoding` when the request's
-  `Accept-Encoding` allows it (brotli first), `Vary: Accept-Encoding` always;
+- a file with a precompressed sibling made at `web:` time (`X.zst`, `X.br`, `X.gz`;
+  see compress.py) is sent as that sibling with `Content-Encoding` when the request's
+  `Accept-Encoding` allows it (zstd first, then brotli), `Vary: Accept-Encoding` always;
   a sibling older than its file is stale and never sent;
 - every file carries a strong `ETag` (a digest of the bytes sent), and a request
   whose `If-None-Match` names it gets `304 Not Modified`: with `no-cache`, a
@@ -58,8 +58,8 @@ ISOLATION_HEADERS = {
 }
 
 
-# The codings a sibling may carry, in the server's order of preference: brotli is
-# smaller than gzip for every file here, so it wins a tie of the client's q-values.
+# The codings a sibling may carry, in the server's order of preference (compress.py says
+# why zstd comes first), which breaks a tie of the client's q-values.
 PREFERENCE = tuple(SIBLINGS)
 
 
