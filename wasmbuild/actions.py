@@ -500,7 +500,7 @@ def _installed_site(record: Path | None, target: str):
 def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: dict,
                  compress_state: Path, *, log: Path, name: str, make_env: dict | None = None):
     """The web folder: the steps' module, the zip, the page's loaders, the registry
-    assets the page loads, then X.br and X.gz beside what `web.compress` names. The steps
+    assets the page loads, then X.zst, X.br and X.gz beside what `web.compress` names. The steps
     get make's environment (a profile's EMCC_CFLAGS): they link as make links."""
     from .web import assets, compress, stdlib_files   # imported when used: a no-op needs none
     dest = Path(web.dir)

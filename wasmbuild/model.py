@@ -266,7 +266,7 @@ class Web:
     files: list[str]               # what the steps produce, copied into the web folder
     loaders: list[Loader] = field(default_factory=list)
     assets: list[WebAsset] = field(default_factory=list)
-    # names (fnmatch patterns) of the folder's files that get X.br and X.gz beside them
+    # names (fnmatch patterns) of the folder's files that get X.zst, X.br and X.gz beside them
     # (wasmbuild/web/compress.py), which serve: sends to browsers that accept them
     compress: list[str] = field(default_factory=list)
     # the folder's stdlib zip with its entries stored, not deflated (compress.py says why)
