@@ -61,15 +61,13 @@ def gzip_bytes(data: bytes) -> bytes:
 
 def zstd_bytes(data: bytes) -> bytes:
     import zstandard   # here: only web: needs it
-    params = zstandard.ZstdCompressionParameters.from_level(
-        ZSTD_LEVEL, source_size=len(data), window_log=min(ZSTD_WINDOW_LOG, _window_log(len(data))))
+    # zstd fits the window to the source's size itself (a small file asks its decoder
+    # for no more than it needs); only a large one is held to the browsers' bound
+    params = zstandard.ZstdCompressionParameters.from_level(ZSTD_LEVEL, source_size=len(data))
+    if params.window_log > ZSTD_WINDOW_LOG:
+        params = zstandard.ZstdCompressionParameters.from_level(
+            ZSTD_LEVEL, source_size=len(data), window_log=ZSTD_WINDOW_LOG)
     return zstandard.ZstdCompressor(compression_params=params).compress(data)
-
-
-def _window_log(size: int) -> int:
-    """The smallest window (as zstd's log2, at least its minimum of 10) that holds `size`
-    bytes: a small file asks its decoder for no more memory than it needs."""
-    return max(10, (max(size, 1) - 1).bit_length())
 
 
 _COMPRESSORS = {"zstd": zstd_bytes, "br": brotli_bytes, "gzip": gzip_bytes}
