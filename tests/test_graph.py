@@ -490,7 +490,7 @@ def test_site_vars_are_read_after_the_config_site_and_reconfigure_only_that_host
 
 
 def test_make_inputs_are_written_before_make_and_a_change_relinks_only_the_interpreter(fake):
-    # make.inputs (the dynamic linker's JS library, templates/dylink-lazy-got.js.j2):
+    # make.inputs (the dynamic linker's JS library, templates/dylink-startup.js.j2):
     # rendered into the build dir, which the link reads; make's rule (an --eval in the
     # YAML's make.args) relinks python.js when its text changes, and only then
     fake.doit("host:emscripten")
