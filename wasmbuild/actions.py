@@ -167,7 +167,7 @@ def remove_setup_local(record: Path) -> None:
 def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,
          toolchain_stamp: Path, relink: list[Path] = (), relink_if: list[str] = (),
          sources=None, keep: list[str] = (), source_patches=(), changed: set[str],
-         inputs: list[tuple[str, str, int]] = ()):
+         inputs: list[tuple[str, str, int]] = (), prelink: list[str] = ()):
     source_patches = applicable_patches(sandbox, source_patches, name)
     # the files make's rules read, (path, text, mode): rewritten only when their text
     # changes, so that a rule that depends on one reruns only then
@@ -198,11 +198,38 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
     if failed:
         return failed
     started.unlink()
+    prelink_modules([cwd / m for m in prelink], log, "make.prelink")
     # (ccache's own remote traffic is in its stats log; wasmbuild's client is not used here)
     traffic = sharing.Traffic()
     if line := sharing.describe_ccache(sharing.ccache_counts(stats_log)):
         traffic.notes.append(line)
     return {**traffic.values(), **({"forced": forced} if forced else {})} or None
+
+
+def prelink_modules(modules: list[Path], log: Path, label: str):
+    """Each module's static data relocations applied (artifacts/datarelocs.py), with the
+    loader beside it (X.js or X.mjs): one line each in the log, and on the terminal where
+    it changed the module."""
+    from .artifacts import datarelocs
+    for module in modules:
+        if not module.is_file():
+            raise WasmbuildError(f"{label}: {module} was not linked: name a wasm module the link "
+                                 f"writes, or remove it from {label}")
+        loader = next((module.with_suffix(s) for s in (".js", ".mjs") if module.with_suffix(s).exists()), None)
+        if loader is None:
+            line = f"{module.name}: data relocations left to start-up: no {module.stem}.js or .mjs beside it"
+        else:
+            r = datarelocs.prelink(module, loader)
+            if r.why_not:
+                line = f"{module.name}: data relocations left to start-up: {r.why_not}"
+            elif r.applied:
+                line = (f"{module.name}: {r.applied:,} data relocations applied at build time, "
+                        f"{r.kept:,} left to start-up ({r.saved / 1e6:.2f} MB less)")
+                say(f"   {line}")
+            else:
+                line = f"{module.name}: data relocations applied before"
+        with open(log, "a") as f:
+            f.write(line + "\n")
 
 
 PATCHED_SOURCES = ".wasmbuild-patched"
@@ -508,6 +535,7 @@ def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: 
     failed = run_steps(plan, tp, web.steps, log=log, name=name, label="web.steps", extra_env=make_env)
     if failed:
         return failed
+    prelink_modules([Path(m) for m in web.prelink], log, "web.prelink")
     for f in web.files:
         copy_file(Path(f), dest / Path(f).name)
     if web.store_zip:

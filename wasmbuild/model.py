@@ -173,6 +173,10 @@ class Make:
     # files make's own commands read (a JS library the link takes), written into the
     # build dir before every make; make's rules (args) say what they rebuild
     inputs: list[Loader] = field(default_factory=list)
+    # wasm modules (relative to the build dir) whose data relocations are applied once make
+    # has linked them, where the JS beside them (X.js or X.mjs) fixes their addresses
+    # (wasmbuild/artifacts/datarelocs.py); a module where that does not hold is left as is
+    prelink: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -264,6 +268,9 @@ class Web:
     dir: str                       # the web folder
     steps: list[Step]              # make the browser module (run in the host build dir)
     files: list[str]               # what the steps produce, copied into the web folder
+    # of those, the wasm modules whose data relocations are applied before they are copied
+    # (as make.prelink)
+    prelink: list[str] = field(default_factory=list)
     loaders: list[Loader] = field(default_factory=list)
     assets: list[WebAsset] = field(default_factory=list)
     # names (fnmatch patterns) of the folder's files that get X.zst, X.br and X.gz beside them

@@ -136,7 +136,8 @@ class Graph:
                                env=dict(spec.env), toolchain_stamp=tp.identity,
                                relink=[Path(a) for a in artifacts], relink_if=relink_if,
                                sources=sources, keep=[*keep, *(l.output for l in spec.inputs)],
-                               source_patches=list(source_patches), inputs=inputs)],
+                               source_patches=list(source_patches), inputs=inputs,
+                               prelink=spec.prelink)],
             "file_dep": [str(cwd / "Makefile"), str(tp.identity), *file_dep,
                          *(loader_input(templates_dir, l) for l in spec.inputs)],
             "task_dep": task_dep,
@@ -144,7 +145,8 @@ class Graph:
                                                   **({"source_patches": digest(list(source_patches))}
                                                      if source_patches else {}),
                                                   # their text, not every variable there is
-                                                  **({"inputs": digest(inputs)} if inputs else {})})],
+                                                  **({"inputs": digest(inputs)} if inputs else {}),
+                                                  **({"prelink": spec.prelink} if spec.prelink else {})})],
             # configure deletes pybuilddir.txt: as a target it makes make run after any
             # configure, even one that wrote an identical Makefile
             "targets": [*artifacts, str(cwd / "pybuilddir.txt")],

@@ -16,75 +16,19 @@ module gives the same files.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
-MAGIC = b"\0asm\x01\0\0\0"
-CODE = 10
-CUSTOM = 0
+from .wasmbinary import CODE, CUSTOM, MAGIC, NotWasm, Section, read_uleb, sections, uleb
+
 DEBUG_PREFIX = ".debug_"
 EXTERNAL_DEBUG_INFO = "external_debug_info"
 BUILD_ID = "build_id"
 
 
-class NotWasm(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class Section:
-    id: int
-    name: str | None          # custom sections only
-    start: int                # the section's first byte (its id)
-    payload: int              # its payload's first byte (after the size, and a custom name)
-    end: int
-
-
-def _leb(data: bytes, i: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if i >= len(data):
-            raise NotWasm("a section runs past the end of the file")
-        byte = data[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, i
-
-
-def _uleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def sections(data: bytes) -> list[Section]:
-    if data[:8] != MAGIC:
-        raise NotWasm("not a WebAssembly module (version 1)")
-    out, i = [], 8
-    while i < len(data):
-        sid = data[i]
-        size, body = _leb(data, i + 1)
-        end = body + size
-        if end > len(data):
-            raise NotWasm("a section runs past the end of the file")
-        name, payload = None, body
-        if sid == CUSTOM:
-            length, at = _leb(data, body)
-            name, payload = data[at:at + length].decode("utf-8", "replace"), at + length
-        out.append(Section(sid, name, i, payload, end))
-        i = end
-    return out
-
-
 def custom_section(name: str, payload: bytes) -> bytes:
     encoded = name.encode()
-    body = _uleb(len(encoded)) + encoded + payload
-    return bytes([CUSTOM]) + _uleb(len(body)) + body
+    body = uleb(len(encoded)) + encoded + payload
+    return bytes([CUSTOM]) + uleb(len(body)) + body
 
 
 def has_debug_info(path: Path) -> bool:
@@ -97,7 +41,7 @@ def build_id(data: bytes, secs: list[Section] | None = None) -> bytes:
     secs = sections(data) if secs is None else secs
     for s in secs:
         if s.name == BUILD_ID:
-            length, at = _leb(data, s.payload)
+            length, at = read_uleb(data, s.payload)
             return data[at:at + length]
     code = next((s for s in secs if s.id == CODE), None)
     if code is None:
@@ -111,11 +55,11 @@ def split(module: Path, shipped: Path, debug: Path, debug_name: str) -> dict:
     data = module.read_bytes()
     secs = sections(data)
     ident = build_id(data, secs)
-    id_section = custom_section(BUILD_ID, _uleb(len(ident)) + ident)
+    id_section = custom_section(BUILD_ID, uleb(len(ident)) + ident)
     has_id = any(s.name == BUILD_ID for s in secs)
     kept = [s for s in secs if not (s.name or "").startswith(DEBUG_PREFIX)
             and s.name != EXTERNAL_DEBUG_INFO]
-    link = custom_section(EXTERNAL_DEBUG_INFO, _uleb(len(debug_name.encode())) + debug_name.encode())
+    link = custom_section(EXTERNAL_DEBUG_INFO, uleb(len(debug_name.encode())) + debug_name.encode())
     shipped_bytes = MAGIC + b"".join(data[s.start:s.end] for s in kept) + (b"" if has_id else id_section) + link
     debug_bytes = data + (b"" if has_id else id_section)
     shipped.write_bytes(shipped_bytes)

@@ -1,0 +1,115 @@
+"""artifacts/datarelocs.py on small modules written here: what wasm-ld writes for a
+position-independent main module (a data segment at __memory_base, and
+__wasm_apply_data_relocs storing bases plus constants into it)."""
+from pathlib import Path
+
+from wasmbuild.artifacts import datarelocs as d
+from wasmbuild.artifacts import wasmbinary as w
+
+LOADER = ('var ___memory_base=new WebAssembly.Global({value:"i32",mutable:false},1024);'
+          'var ___table_base=new WebAssembly.Global({value:"i32",mutable:false},1);')
+MB, SP, TB, GOT = 0, 1, 2, 3          # the imported globals' indices
+
+
+def name(text: str) -> bytes:
+    return w.uleb(len(text)) + text.encode()
+
+
+def get(index):
+    return bytes([d.GLOBAL_GET]) + w.uleb(index)
+
+
+def const(value):
+    return bytes([d.I32_CONST]) + w.sleb(value)
+
+
+def store(offset=0):
+    return bytes([d.I32_STORE, 2]) + w.uleb(offset)
+
+
+def static(x, base, y, op=d.I32_ADD):
+    """memory[MB + x] = base (+|-) y"""
+    return get(MB) + const(x) + bytes([d.I32_ADD]) + get(base) + const(y) + bytes([op]) + store()
+
+
+def got(x):
+    """memory[MB + x] = a GOT entry (known at start-up only)"""
+    return get(MB) + const(x) + bytes([d.I32_ADD]) + get(GOT) + store()
+
+
+def module(stores: bytes, data: bytes = bytes(32)) -> bytes:
+    types = w.uleb(1) + bytes([0x60, 0, 0])
+    imports = w.uleb(4) + b"".join(name("env") + name(n) + bytes([3, 0x7F, mut])
+                                   for n, mut in [("__memory_base", 0), ("__stack_pointer", 1),
+                                                  ("__table_base", 0)]) \
+        + name("GOT.mem") + name("x") + bytes([3, 0x7F, 1])
+    functions = w.uleb(2) + bytes([0, 0])
+    exports = w.uleb(1) + name(d.FUNCTION_NAME) + bytes([0]) + w.uleb(1)
+    bodies = [b"\0" + bytes([d.END]), b"\0" + stores + bytes([d.END])]
+    code = w.uleb(2) + b"".join(w.uleb(len(b)) + b for b in bodies)
+    segment = w.uleb(1) + bytes([0]) + get(MB) + bytes([d.END]) + w.uleb(len(data)) + data
+    return (w.MAGIC + w.section(w.TYPE, types) + w.section(w.IMPORT, imports)
+            + w.section(w.FUNCTION, functions) + w.section(w.EXPORT, exports)
+            + w.section(w.CODE, code) + w.section(w.DATA, segment))
+
+
+def write(tmp_path: Path, stores: bytes, loader: str = LOADER, **kw) -> tuple[Path, Path]:
+    wasm, js = tmp_path / "python.wasm", tmp_path / "python.js"
+    wasm.write_bytes(module(stores, **kw))
+    js.write_text(loader)
+    return wasm, js
+
+
+def segment_bytes(data: bytes) -> bytes:
+    sec = next(s for s in w.sections(data) if s.id == w.DATA)
+    return data[sec.end - 32:sec.end]
+
+
+def body_of_relocs(data: bytes) -> bytes:
+    sec = next(s for s in w.sections(data) if s.id == w.CODE)
+    _, i = w.read_uleb(data, sec.payload)
+    size, i = w.read_uleb(data, i)
+    size, i = w.read_uleb(data, i + size)
+    return data[i:i + size]
+
+
+def test_static_stores_go_into_the_segment_and_the_rest_stays_behind_a_guard(tmp_path):
+    stores = static(0, MB, 100) + got(4) + static(8, TB, 7) + static(12, MB, 16, d.I32_SUB) \
+        + static(40, MB, 1)                # 40: past the segment's 32 bytes (bss): kept
+    wasm, js = write(tmp_path, stores)
+    r = d.prelink(wasm, js)
+    assert (r.applied, r.kept, r.why_not) == (3, 2, "")
+    out = wasm.read_bytes()
+    seg = segment_bytes(out)
+    assert int.from_bytes(seg[0:4], "little") == 1024 + 100
+    assert int.from_bytes(seg[8:12], "little") == 1 + 7
+    assert int.from_bytes(seg[12:16], "little") == 1024 - 16
+    assert seg[4:8] == bytes(4)            # the GOT's store is left to start-up
+    guard = b"".join(get(i) + const(v) + bytes([d.I32_NE, d.IF, d.VOID, d.UNREACHABLE, d.END])
+                     for i, v in [(MB, 1024), (TB, 1)])
+    assert body_of_relocs(out) == b"\0" + guard + got(4) + static(40, MB, 1) + bytes([d.END])
+    assert r.saved == len(module(stores)) - len(out) > 0
+    # again: nothing changes
+    assert d.prelink(wasm, js) == d.Result(0, 0, 0) and wasm.read_bytes() == out
+
+
+def test_nothing_is_done_unless_it_is_all_so(tmp_path):
+    cases = {
+        "does not instantiate it at constant bases": dict(loader="var x = 1;"),
+        "an address is written twice": dict(stores=static(0, MB, 1) + static(0, MB, 2)),
+        "is not only stores": dict(stores=static(0, MB, 1) + get(MB) + bytes([0x1A])),   # drop
+    }
+    for why, kw in cases.items():
+        wasm, js = write(tmp_path, kw.get("stores", static(0, MB, 1)), kw.get("loader", LOADER))
+        before = wasm.read_bytes()
+        r = d.prelink(wasm, js)
+        assert why in r.why_not and r.applied == 0, (why, r)
+        assert wasm.read_bytes() == before
+    wasm.write_bytes(b"not wasm at all")
+    assert "not a module it can read" in d.prelink(wasm, js).why_not
+
+
+def test_the_bases_are_read_from_the_loader():
+    assert d.bases_from_loader(LOADER) == {"__memory_base": 1024, "__table_base": 1}
+    assert d.bases_from_loader("var ___memory_base = new WebAssembly.Global({value: 'i32'}, 2048)") \
+        == {"__memory_base": 2048}
