@@ -37,7 +37,7 @@ def got(x):
     return get(MB) + const(x) + bytes([d.I32_ADD]) + get(GOT) + store()
 
 
-def module(stores: bytes, data: bytes = bytes(32)) -> bytes:
+def module(stores: bytes, data: bytes = bytes(32), local_decls: bytes = b"\0") -> bytes:
     types = w.uleb(1) + bytes([0x60, 0, 0])
     imports = w.uleb(4) + b"".join(name("env") + name(n) + bytes([3, 0x7F, mut])
                                    for n, mut in [("__memory_base", 0), ("__stack_pointer", 1),
@@ -45,7 +45,7 @@ def module(stores: bytes, data: bytes = bytes(32)) -> bytes:
         + name("GOT.mem") + name("x") + bytes([3, 0x7F, 1])
     functions = w.uleb(2) + bytes([0, 0])
     exports = w.uleb(1) + name(d.FUNCTION_NAME) + bytes([0]) + w.uleb(1)
-    bodies = [b"\0" + bytes([d.END]), b"\0" + stores + bytes([d.END])]
+    bodies = [b"\0" + bytes([d.END]), local_decls + stores + bytes([d.END])]
     code = w.uleb(2) + b"".join(w.uleb(len(b)) + b for b in bodies)
     segment = w.uleb(1) + bytes([0]) + get(MB) + bytes([d.END]) + w.uleb(len(data)) + data
     return (w.MAGIC + w.section(w.TYPE, types) + w.section(w.IMPORT, imports)
@@ -113,3 +113,20 @@ def test_the_bases_are_read_from_the_loader():
     assert d.bases_from_loader(LOADER) == {"__memory_base": 1024, "__table_base": 1}
     assert d.bases_from_loader("var ___memory_base = new WebAssembly.Global({value: 'i32'}, 2048)") \
         == {"__memory_base": 2048}
+
+
+
+def test_values_kept_in_locals_as_wasm_opt_oz_writes_them(tmp_path):
+    # -Oz: `local.tee` keeps a base plus a constant, `local.get` stores it again elsewhere
+    tee, reuse = bytes([d.LOCAL_TEE]) + w.uleb(0), bytes([d.LOCAL_GET]) + w.uleb(0)
+    stores = (get(MB) + const(0) + bytes([d.I32_ADD]) + get(MB) + const(100) + bytes([d.I32_ADD])
+              + tee + store() + get(MB) + const(8) + bytes([d.I32_ADD]) + reuse + store()
+              + got(12))
+    wasm, js = write(tmp_path, b"")
+    wasm.write_bytes(module(stores, local_decls=w.uleb(1) + w.uleb(1) + bytes([0x7F])))
+    r = d.prelink(wasm, js)
+    assert (r.applied, r.kept, r.why_not) == (2, 1, ""), r
+    seg = segment_bytes(wasm.read_bytes())
+    assert int.from_bytes(seg[0:4], "little") == int.from_bytes(seg[8:12], "little") == 1124
+    assert body_of_relocs(wasm.read_bytes()).endswith(got(12) + bytes([d.END]))
+    assert body_of_relocs(wasm.read_bytes())[:1] == b"\0"        # no locals left

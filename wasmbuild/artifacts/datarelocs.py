@@ -35,6 +35,7 @@ FUNCTION_NAME = "__wasm_apply_data_relocs"
 BASES = ("__memory_base", "__table_base")
 GLOBAL_GET, I32_CONST, I32_ADD, I32_SUB, I32_NE, I32_STORE, IF, UNREACHABLE, END = (
     0x23, 0x41, 0x6A, 0x6B, 0x47, 0x36, 0x04, 0x00, 0x0B)
+LOCAL_GET, LOCAL_SET, LOCAL_TEE = 0x20, 0x21, 0x22
 VOID = 0x40
 
 
@@ -120,52 +121,73 @@ def _exported_function(data: bytes, sec, wanted: str) -> int | None:
     return None
 
 
+def _locals_end(body: bytes) -> int:
+    """Where the instructions start (after the local declarations)."""
+    groups, i = read_uleb(body, 0)
+    for _ in range(groups):
+        _, i = read_uleb(body, i)
+        i += 1                                  # the type
+    return i
+
+
 def _stores(body: bytes, start: int):
-    """The function's instructions after its locals, as groups that each end with an
-    i32.store: [(first byte, end, [(opcode, operand), ...], store offset)], or None if it
-    is anything but stack-balanced groups of global.get, i32.const, i32.add or i32.sub
-    and i32.store."""
-    groups, ops, depth, group_start, i = [], [], 0, start, start
+    """The function's stores in order, [((global, addend), (global, addend), offset)]:
+    address and value each a global (None: none) plus a constant, evaluated through
+    locals (wasm-opt -Oz keeps a value in a local to use it again). None if the function is
+    anything else than global.get, i32.const, i32.add, i32.sub, local.get/set/tee and
+    i32.store."""
+    stack, local, out, i = [], {}, [], start
     while i < len(body):
         op = body[i]
         i += 1
         if op == END and i == len(body):
-            return groups if depth == 0 and not ops else None
+            return out if not stack else None
         if op == GLOBAL_GET:
             index, i = read_uleb(body, i)
-            ops.append((op, index))
-            depth += 1
+            stack.append((index, 0))
         elif op == I32_CONST:
             value, i = read_sleb(body, i)
-            ops.append((op, value))
-            depth += 1
-        elif op in (I32_ADD, I32_SUB):      # wasm-ld writes a negative addend as a sub
-            if depth < 2:
+            stack.append((None, value))
+        elif op in (I32_ADD, I32_SUB):        # wasm-ld writes a negative addend as a sub
+            if len(stack) < 2:
                 return None
-            ops.append((op, None))
-            depth -= 1
+            (gb, cb), (ga, ca) = stack.pop(), stack.pop()
+            if gb is not None and (op == I32_SUB or ga is not None):
+                return None                     # a sum of two globals
+            stack.append((ga if ga is not None else gb, ca + cb if op == I32_ADD else ca - cb))
+        elif op in (LOCAL_GET, LOCAL_SET, LOCAL_TEE):
+            index, i = read_uleb(body, i)
+            if op == LOCAL_GET:
+                if index not in local:
+                    return None
+                stack.append(local[index])
+            elif not stack:
+                return None
+            else:
+                local[index] = stack.pop() if op == LOCAL_SET else stack[-1]
         elif op == I32_STORE:
             _, i = read_uleb(body, i)               # alignment
             offset, i = read_uleb(body, i)
-            if depth != 2:
+            if len(stack) != 2:
                 return None
-            groups.append((group_start, i, ops, offset))
-            ops, depth, group_start = [], 0, i
+            value, address = stack.pop(), stack.pop()
+            out.append((address, value, offset))
         else:
             return None
     return None
 
 
-def _static_store(ops, offset: int, memory_base: int, bases: dict[int, int]) -> tuple[int, int] | None:
-    """(address relative to the memory base, value) of a store `memory[memory base ± X] =
-    base ± Y` (global indices), else None."""
-    if len(ops) != 6 or [o for o, _ in ops[:2] + ops[3:5]] != [GLOBAL_GET, I32_CONST] * 2:
-        return None
-    signs = {I32_ADD: 1, I32_SUB: -1}
-    (_, where), (_, x), (add_x, _), (_, base), (_, y), (add_y, _) = ops
-    if where != memory_base or base not in bases or add_x not in signs or add_y not in signs:
-        return None
-    return signs[add_x] * x + offset, (bases[base] + signs[add_y] * y) & 0xFFFFFFFF
+def _expression(term) -> bytes:
+    index, addend = term
+    if index is None:
+        return bytes([I32_CONST]) + sleb(addend)
+    code = bytes([GLOBAL_GET]) + uleb(index)
+    return code + (bytes([I32_CONST]) + sleb(addend) + bytes([I32_ADD]) if addend else b"")
+
+
+def _store_code(address, value, offset: int) -> bytes:
+    """A store as wasm-ld writes one: address, value, i32.store."""
+    return _expression(address) + _expression(value) + bytes([I32_STORE, 2]) + uleb(offset)
 
 
 def prelink(wasm: Path, loader: Path) -> Result:
@@ -219,29 +241,27 @@ def _prelink(wasm: Path, loader: Path) -> Result:
         i += body_size
     body_size, body_start = read_uleb(data, i)
     body_entry, body = i, data[body_start:body_start + body_size]
-    if body[:1] != b"\0":
-        return nothing(f"{FUNCTION_NAME} has locals")
     # the stores of start-up that stay are written once the bases are what is assumed here
     guard = b"".join(bytes([GLOBAL_GET]) + uleb(index) + bytes([I32_CONST]) + sleb(value)
                      + bytes([I32_NE, IF, VOID, UNREACHABLE, END])
                      for index, value in bases.items())
-    if body[1:1 + len(guard)] == guard:
+    if body[:1 + len(guard)] == b"\0" + guard:
         return Result(0, 0, 0)               # done before
-    groups = _stores(body, 1)
-    if groups is None:
+    stores = _stores(body, _locals_end(body))
+    if stores is None:
         return nothing(f"{FUNCTION_NAME} is not only stores of bases plus constants")
 
     patched = bytearray(data)
     kept, written = [], set()
-    for first, end, ops, offset in groups:
-        store = _static_store(ops, offset, memory_base, bases)
-        if store is None or not 0 <= store[0] <= size - 4:
-            kept.append(body[first:end])
+    for (where, x), (base, y), offset in stores:
+        address = x + offset
+        if where != memory_base or base not in bases or not 0 <= address <= size - 4:
+            kept.append(_store_code((where, x), (base, y), offset))
             continue
-        address, value = store
         if address in written:
             return nothing(f"an address is written twice by {FUNCTION_NAME}")
         written.add(address)
+        value = (bases[base] + y) & 0xFFFFFFFF
         patched[segment + address:segment + address + 4] = value.to_bytes(4, "little")
     if not written:
         return Result(0, len(kept), 0)       # nothing to do
