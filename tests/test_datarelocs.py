@@ -130,3 +130,21 @@ def test_values_kept_in_locals_as_wasm_opt_oz_writes_them(tmp_path):
     assert int.from_bytes(seg[0:4], "little") == int.from_bytes(seg[8:12], "little") == 1124
     assert body_of_relocs(wasm.read_bytes()).endswith(got(12) + bytes([d.END]))
     assert body_of_relocs(wasm.read_bytes())[:1] == b"\0"        # no locals left
+
+
+def test_the_build_step_says_what_it_did_and_refuses_a_missing_module(tmp_path):
+    import pytest
+    from wasmbuild.actions import prelink_modules
+    from wasmbuild.errors import WasmbuildError
+    log = tmp_path / "make.log"
+    wasm, _ = write(tmp_path, static(0, MB, 100) + static(8, MB, 4) + static(12, TB, 3) + got(4))
+    other = tmp_path / "other.wasm"                       # no loader beside it
+    other.write_bytes(module(static(0, MB, 1)))
+    prelink_modules([wasm, other], log, "make.prelink")
+    prelink_modules([wasm], log, "make.prelink")
+    assert log.read_text().splitlines() == [
+        "python.wasm: 3 data relocations applied at build time, 1 left to start-up (0.00 MB less)",
+        "other.wasm: data relocations left to start-up: no other.js or .mjs beside it",
+        "python.wasm: data relocations applied before"]
+    with pytest.raises(WasmbuildError, match=r"^make.prelink: .*missing.wasm was not linked: name"):
+        prelink_modules([tmp_path / "missing.wasm"], log, "make.prelink")
