@@ -57,57 +57,32 @@ def bases_from_loader(js: str) -> dict[str, int]:
     return found
 
 
-def _imported_globals(data: bytes, sec) -> dict[str, int]:
-    """'module.name' -> global index, for the imported globals."""
+def _imports(data: bytes, sec) -> tuple[dict[str, int], int]:
+    """The imported globals ('module.name' -> global index) and the number of imported
+    functions (the first function indices are theirs)."""
     count, i = read_uleb(data, sec.payload)
-    out, index = {}, 0
+    globals_, functions = {}, 0
     for _ in range(count):
         module, i = name_at(data, i)
         name, i = name_at(data, i)
         kind = data[i]
         i += 1
         if kind == 0:                       # function: type index
-            _, i = read_uleb(data, i)
-        elif kind == 1:                     # table: reftype, limits
-            flags = data[i + 1]
-            _, i = read_uleb(data, i + 2)
-            if flags & 1:
-                _, i = read_uleb(data, i)
-        elif kind == 2:                     # memory: limits
-            flags = data[i]
-            _, i = read_uleb(data, i + 1)
-            if flags & 1:
-                _, i = read_uleb(data, i)
-        elif kind == 3:                     # global: type, mutability
-            out[f"{module}.{name}"] = index
-            index += 1
-            i += 2
-        else:
-            raise NotWasm(f"an import of kind {kind}")
-    return out
-
-
-def _imported_functions(data: bytes, sec) -> int:
-    count, i = read_uleb(data, sec.payload)
-    functions = 0
-    for _ in range(count):
-        _, i = name_at(data, i)
-        _, i = name_at(data, i)
-        kind = data[i]
-        i += 1
-        if kind == 0:
             functions += 1
             _, i = read_uleb(data, i)
-        elif kind in (1, 2):
+        elif kind in (1, 2):                # table: reftype, limits; memory: limits
             if kind == 1:
                 i += 1
             flags = data[i]
             _, i = read_uleb(data, i + 1)
             if flags & 1:
                 _, i = read_uleb(data, i)
-        elif kind == 3:
+        elif kind == 3:                     # global: type, mutability
+            globals_[f"{module}.{name}"] = len(globals_)
             i += 2
-    return functions
+        else:
+            raise NotWasm(f"an import of kind {kind}")
+    return globals_, functions
 
 
 def _exported_function(data: bytes, sec, wanted: str) -> int | None:
@@ -212,11 +187,10 @@ def _prelink(wasm: Path, loader: Path) -> Result:
     if function is None:
         return nothing(f"it has no {FUNCTION_NAME}")
     constants = bases_from_loader(loader.read_text(encoding="utf-8", errors="replace"))
-    imported = _imported_globals(data, by_id[IMPORT])
-    bases = {imported[f"env.{name}"]: constants[name]
-             for name in BASES if f"env.{name}" in imported and name in constants}
-    if f"env.{BASES[0]}" not in imported or BASES[0] not in constants or \
-            any(f"env.{n}" in imported and n not in constants for n in BASES):
+    imported, imported_functions = _imports(data, by_id[IMPORT])
+    # the bases the module imports, each with the JS's constant (the memory base at least)
+    bases = {imported[f"env.{name}"]: constants.get(name) for name in BASES if f"env.{name}" in imported}
+    if f"env.{BASES[0]}" not in imported or None in bases.values():
         return nothing(f"{loader.name} does not instantiate it at constant bases")
     memory_base = imported[f"env.{BASES[0]}"]
 
@@ -231,7 +205,6 @@ def _prelink(wasm: Path, loader: Path) -> Result:
     size, segment = read_uleb(data, i + len(expr))
 
     # the function's body
-    imported_functions = _imported_functions(data, by_id[IMPORT])
     n_bodies, i = read_uleb(data, by_id[CODE].payload)
     wanted = function - imported_functions
     if not 0 <= wanted < n_bodies:

@@ -21,8 +21,7 @@ class Section:
     end: int
 
 
-def read_uleb(data: bytes, i: int) -> tuple[int, int]:
-    """The unsigned LEB128 number at `i`, and the index after it."""
+def _read_leb(data: bytes, i: int, signed: bool) -> tuple[int, int]:
     value = shift = 0
     while True:
         if i >= len(data):
@@ -32,21 +31,17 @@ def read_uleb(data: bytes, i: int) -> tuple[int, int]:
         value |= (byte & 0x7F) << shift
         shift += 7
         if byte < 0x80:
-            return value, i
+            return (value - (1 << shift) if signed and byte & 0x40 else value), i
+
+
+def read_uleb(data: bytes, i: int) -> tuple[int, int]:
+    """The unsigned LEB128 number at `i`, and the index after it."""
+    return _read_leb(data, i, signed=False)
 
 
 def read_sleb(data: bytes, i: int) -> tuple[int, int]:
     """The signed LEB128 number at `i`, and the index after it."""
-    value = shift = 0
-    while True:
-        if i >= len(data):
-            raise NotWasm("a section runs past the end of the file")
-        byte = data[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return (value - (1 << shift) if byte & 0x40 else value), i
+    return _read_leb(data, i, signed=True)
 
 
 def uleb(n: int) -> bytes:
