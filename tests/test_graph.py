@@ -499,7 +499,7 @@ def test_make_inputs_are_written_before_make_and_a_change_relinks_only_the_inter
     fake.reset_runs()
     assert ran(fake.doit("host:emscripten")) == [] and fake.runs() == []
     # a variable the inputs do not use: their text is the same, make is not run
-    fake.edit_target("wasm32-emscripten.yaml", lambda d: d["vars"].update(web_side_modules="Modules/cjkcodecs/_codecs_jp"))
+    fake.edit_target("wasm32-emscripten.yaml", lambda d: d["vars"].update(web_side_modules={"_codecs_jp": {"sources": ["Modules/cjkcodecs/_codecs_jp"]}}))
     assert "make_host:emscripten" not in ran(fake.doit("host:emscripten"))
     fake.edit_target("wasm32-emscripten.yaml", lambda d: d["vars"].update(dylink_got_unset="-1"))
     out = fake.doit("host:emscripten")

@@ -7,7 +7,7 @@ expands once the CPython source and the toolchain are known.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 # How a toolchain is provided: the YAML's provider names, spelt once.
 DEBIAN_ROOT = "debian-root"
@@ -368,7 +368,9 @@ class Target:
     node_snapshot: NodeSnapshot | None = None
     package: Package | None = None
     extensions: Extensions | None = None
-    vars: dict[str, str] = field(default_factory=dict)     # extra template variables
+    # extra template variables: strings, or mappings and lists of them (a target's
+    # vars.web_side_modules), rendered as the rest of the YAML is
+    vars: dict[str, Any] = field(default_factory=dict)
     # capabilities the toolchain must provide (its `provides`), each with what needs it:
     # a source that needs one the toolchain lacks fails before anything runs
     requires: dict[str, str] = field(default_factory=dict)

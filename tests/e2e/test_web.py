@@ -2,6 +2,7 @@
 the basic REPL (3.13.5 and 3.14.7), CPython's own REPL in a terminal over JSPI (3.14.7),
 served by wasmbuild's server with no network but loopback."""
 import json
+import re
 import shutil
 import sys
 import threading
@@ -89,19 +90,23 @@ def test_page_runs_python(web_dir, browser):
                             ("import ctypes, decimal, sqlite3; print('modules', ctypes.sizeof(ctypes.c_int), "
                              "decimal.Decimal(1) / 4, sqlite3.connect(':memory:').execute('select 7').fetchone())",
                              "modules 4 0.25 (7,)"),
-                            ("1/0", "ZeroDivisionError")] + (
-                # 3.13's page is a link of its own, without CPython's test modules, and with
-                # the CJK codecs and unicodedata as side modules fetched when imported
-                [] if (web_dir / "python.terminal.mjs").exists() else
-                [("import importlib.util as u; print('test modules', u.find_spec('_testcapi'), "
-                  "u.find_spec('_testinternalcapi'))", "test modules None None"),
-                 ("import sys, _codecs_jp; print('cjk', len('テスト'.encode('shift_jis')), "
-                  "'_codecs_jp' in sys.builtin_module_names, _codecs_jp.__file__.split('/')[-2])",
-                  "cjk 6 False lib-dynload"),
-                 # unicodedata too, also behind the compiler's \N{...} escapes
-                 ("import unicodedata; print('ucd', unicodedata.name('\\u00e9'), '\\N{BULLET}' == '\\u2022', "
-                  "unicodedata.__file__.split('/')[-2])",
-                  "ucd LATIN SMALL LETTER E WITH ACUTE True lib-dynload")]):
+                            ("1/0", "ZeroDivisionError"),
+                            # the page is a link of its own, without CPython's test modules,
+                            # and with the CJK codecs, unicodedata, _sqlite3 and _decimal as
+                            # side modules fetched when imported (decimal would fall back
+                            # to _pydecimal without its side module: its file is asked)
+                            ("import importlib.util as u; print('test modules', u.find_spec('_testcapi'), "
+                             "u.find_spec('_testinternalcapi'))", "test modules None None"),
+                            ("import sys, _codecs_jp; print('cjk', len('テスト'.encode('shift_jis')), "
+                             "'_codecs_jp' in sys.builtin_module_names, _codecs_jp.__file__.split('/')[-2])",
+                             "cjk 6 False lib-dynload"),
+                            # unicodedata too, also behind the compiler's \N{...} escapes
+                            ("import unicodedata; print('ucd', unicodedata.name('\\u00e9'), '\\N{BULLET}' == '\\u2022', "
+                             "unicodedata.__file__.split('/')[-2])",
+                             "ucd LATIN SMALL LETTER E WITH ACUTE True lib-dynload"),
+                            ("import _sqlite3, _decimal; print('side', _sqlite3.__file__.split('/')[-2], "
+                             "_decimal.__file__.split('/')[-2], _sqlite3.sqlite_version.count('.'))",
+                             "side lib-dynload lib-dynload 2")]:
             page.fill("#input", line)
             page.press("#input", "Enter")
             page.wait_for_function(f"document.getElementById('output').textContent.includes({shown!r})",
@@ -152,9 +157,8 @@ def test_compressed_streamed_and_only_what_the_page_needs(web_dir, browser):
     wasm = wire["python.wasm"]
     assert (wasm["status"], wasm["encoding"]) == (200, "zstd"), wire
     assert wasm["bytes"] == (web_dir / "python.wasm.zst").stat().st_size
-    if not terminal:
-        # issue 26: 3.13's page (the default target's) transfers python.wasm in <= 2.5 MB
-        assert wasm["bytes"] <= 2_500_000, wasm["bytes"]
+    # issue 26: the page transfers python.wasm in <= 2.5 MB
+    assert wasm["bytes"] <= 2_500_000, wasm["bytes"]
     # the start's phases, in order, on the page's timeline (the worker's own marks come
     # over postMessage): compiled while it streamed, instantiated, main(), the prompt
     marks = load["marks"]
@@ -163,9 +167,16 @@ def test_compressed_streamed_and_only_what_the_page_needs(web_dir, browser):
     assert [marks[p] for p in phases] == sorted(marks[p] for p in phases), marks
     common = {"python.html", "python.mjs", "python.wasm"}
     if terminal:
-        # pyrepl's imports come from the stdlib zip, fetched whole beside python.wasm
+        # pyrepl's imports come from the stdlib zip, fetched whole beside python.wasm,
+        # with the side modules it imports as it starts (the terminal's
+        # TERMINAL_SIDE_MODULES, vars.terminal_side_modules), and no other
+        listed = re.search(r"TERMINAL_SIDE_MODULES = \[(.*?)\]\s*\.map\(\(name\) => name \+ (\"[^\"]*\")",
+                           (web_dir / "python.terminal.mjs").read_text())
+        suffix = json.loads(listed[2])
+        side = {n + suffix for n in json.loads(f"[{listed[1].rstrip(', ')}]")}
+        assert side, "the terminal asks for no side module: pyrepl imports unicodedata"
         own = {"python.terminal.mjs", "xterm.js", "xterm-pty.mjs", "xterm.css",
-               next(n for n in wire if n.endswith(".zip"))}
+               next(n for n in wire if n.endswith(".zip"))} | side
         optional = set()
     else:
         # the basic REPL: the stdlib's listing, then the modules its start reads, which
@@ -220,6 +231,11 @@ def test_terminal_runs_pyrepl(web_dir_314, browser):
         assert 'Type "help", "copyright", "credits" or "license" for more information.' in screen
         assert "can't use pyrepl" not in screen, screen
         textbox = page.locator(".xterm-helper-textarea")
+        # side modules fetched when imported, here from the page's own thread
+        textbox.press_sequentially(
+            "import sqlite3, _decimal; print('side', sqlite3.connect(':memory:').execute('select 7')"
+            ".fetchone(), _decimal.__file__.split('/')[-2], len('テスト'.encode('euc_jp')))\n")
+        page.wait_for_function(f"({SCREEN})().includes('side (7,) lib-dynload 6')", timeout=30_000)
         textbox.press_sequentially(TYPED_DEF)
         textbox.press_sequentially("f()\n")
         page.wait_for_function(f"({SCREEN})().includes('hello emscripten repl!')", timeout=30_000)
