@@ -48,6 +48,8 @@ LINKS = {
 
 # resolves to performance.now() once a prompt is on the page, else false
 PROMPT = "() => document.body.innerText.includes('>>>') && performance.now()"
+HAS_MARKS = "performance.getEntriesByType('mark').some((m) => m.name.startsWith('python:'))"
+PROMPT_MARKED = "performance.getEntriesByName('python:prompt').length > 0"
 
 
 def chromium():
@@ -98,6 +100,11 @@ def load_once(browser, url: str, timeout_ms: int = 120_000, link: str = "loopbac
             cdp.send("Network.emulateNetworkConditions", {"offline": False, **LINKS[link]})
         page.goto(url)
         at = page.wait_for_function(PROMPT, polling="raf", timeout=timeout_ms).json_value()
+        # a page with marks sets its prompt mark on the worker's next message, a task after
+        # the one that showed ">>>" (which the poll above can see in between): wait for it
+        # before reading the marks (the before state's page sets none)
+        if page.evaluate(HAS_MARKS):
+            page.wait_for_function(PROMPT_MARKED, timeout=10_000)
         marks = page.evaluate("performance.getEntriesByType('mark').map(m => [m.name, m.startTime])")
         wire = {}
         for r in responses:
