@@ -167,7 +167,8 @@ def remove_setup_local(record: Path) -> None:
 def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, name: str,
          toolchain_stamp: Path, relink: list[Path] = (), relink_if: list[str] = (),
          sources=None, keep: list[str] = (), source_patches=(), changed: set[str],
-         inputs: list[tuple[str, str, int]] = (), prelink: list[str] = ()):
+         inputs: list[tuple[str, str, int]] = (), prelink: list[str] = (),
+         eager_factory: list[str] = ()):
     source_patches = applicable_patches(sandbox, source_patches, name)
     # the files make's rules read, (path, text, mode): rewritten only when their text
     # changes, so that a rule that depends on one reruns only then
@@ -199,6 +200,7 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
         return failed
     started.unlink()
     prelink_modules([cwd / m for m in prelink], log, "make.prelink")
+    eager_factories([cwd / m for m in eager_factory], log, "make.eager_factory")
     # (ccache's own remote traffic is in its stats log; wasmbuild's client is not used here)
     traffic = sharing.Traffic()
     if line := sharing.describe_ccache(sharing.ccache_counts(stats_log)):
@@ -230,6 +232,18 @@ def prelink_modules(modules: list[Path], log: Path, label: str):
                 line = f"{module.name}: data relocations applied before"
         with open(log, "a") as f:
             f.write(line + "\n")
+
+
+def eager_factories(loaders: list[Path], log: Path, label: str):
+    """Each ES module factory rewritten to be compiled with its module's top level
+    (artifacts/jsfactory.py): one line each in the log."""
+    from .artifacts import jsfactory
+    for loader in loaders:
+        if not loader.is_file():
+            raise WasmbuildError(f"{label}: {loader} was not linked: name a JS file the link "
+                                 f"writes, or remove it from {label}")
+        with open(log, "a") as f:
+            f.write(jsfactory.eager_factory(loader) + "\n")
 
 
 PATCHED_SOURCES = ".wasmbuild-patched"

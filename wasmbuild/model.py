@@ -177,6 +177,10 @@ class Make:
     # has linked them, where the JS beside them (X.js or X.mjs) fixes their addresses
     # (wasmbuild/artifacts/datarelocs.py); a module where that does not hold is left as is
     prelink: list[str] = field(default_factory=list)
+    # Emscripten ES module factories (relative to the build dir) rewritten once make has
+    # linked them so that V8 compiles the factory with the module's top level, which
+    # Node's compile cache keeps (wasmbuild/artifacts/jsfactory.py says why)
+    eager_factory: list[str] = field(default_factory=list)
 
 
 @dataclass

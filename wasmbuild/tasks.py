@@ -137,7 +137,7 @@ class Graph:
                                relink=[Path(a) for a in artifacts], relink_if=relink_if,
                                sources=sources, keep=[*keep, *(l.output for l in spec.inputs)],
                                source_patches=list(source_patches), inputs=inputs,
-                               prelink=spec.prelink)],
+                               prelink=spec.prelink, eager_factory=spec.eager_factory)],
             "file_dep": [str(cwd / "Makefile"), str(tp.identity), *file_dep,
                          *(loader_input(templates_dir, l) for l in spec.inputs)],
             "task_dep": task_dep,
@@ -146,7 +146,9 @@ class Graph:
                                                      if source_patches else {}),
                                                   # their text, not every variable there is
                                                   **({"inputs": digest(inputs)} if inputs else {}),
-                                                  **({"prelink": spec.prelink} if spec.prelink else {})})],
+                                                  **({"prelink": spec.prelink} if spec.prelink else {}),
+                                                  **({"eager_factory": spec.eager_factory}
+                                                     if spec.eager_factory else {})})],
             # configure deletes pybuilddir.txt: as a target it makes make run after any
             # configure, even one that wrote an identical Makefile
             "targets": [*artifacts, str(cwd / "pybuilddir.txt")],
