@@ -21,6 +21,25 @@ def test_emscripten_314_is_the_real_tree_with_its_modules(emscripten_314):
     assert modules.split() == ["4", "0.125", "True", "z", "b", "42"], modules
 
 
+
+def test_emscripten_314_node_link_is_lean_and_its_factory_cached(emscripten_314):
+    """make's link is the one Node runs: without the browser-only JS libraries
+    (vars.node_link_flags), and its factory compiled with python.mjs's top level
+    (make.eager_factory), which Node's compile cache then keeps: python.sh's next start
+    reads the factory's code instead of compiling 0.3 MB of JavaScript."""
+    mjs = (emscripten_314.build_dir / "python.mjs").read_text()
+    assert mjs.startswith("var Module=(async function Module("), mjs[:80]
+    assert mjs.endswith("});\nexport default Module;\n"), mjs[-80:]
+    for browser_only in ("_glBindBuffer", "_alcOpenDevice", "_glutInit", "_SDL_Init"):
+        assert browser_only not in mjs, browser_only
+    for _ in range(2):
+        out = emscripten_314.py("-c", "print(6 * 7)")
+        assert (out.returncode, out.stdout) == (0, "42\n"), out.stderr
+    cached = [f.stat().st_size for f in (emscripten_314.build_dir / "node-compile-cache").rglob("*")
+              if f.is_file()]
+    # the top level alone is ~10 KB; with the factory's code ~180 KB
+    assert max(cached, default=0) > 100_000, cached
+
 def test_emscripten_314_streams_tell_a_pipe_from_a_tty(emscripten_314):
     """The tree's streams.mjs: a pipe is not a tty (with Emscripten's own streams every
     std stream is), so piped stdin runs as a script, not as the REPL."""
