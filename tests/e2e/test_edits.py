@@ -44,6 +44,10 @@ def test_c_edit_makes_without_configure_and_reaches_interpreter(emscripten):
     doc = emscripten.py("-c", "print(list.__class_getitem__.__doc__)")
     assert doc.stdout.strip() == "See PEP 585 (edited by the wasmbuild e2e test)", doc.stderr
     record("c-edit-emscripten", {"wall": f"{out.seconds:.1f}s", "ran": steps})
+    # the page is a link of its own from the same objects: it follows the edit too
+    emscripten.doit("web:emscripten")
+    page_wasm = (emscripten.build_dir / "web" / "python.wasm").read_bytes()
+    assert b"See PEP 585 (edited by the wasmbuild e2e test)" in page_wasm
 
 
 def test_lib_edit_rebuilds_only_the_zip(emscripten):
