@@ -194,7 +194,8 @@ def test_3147_as_upstreams_scripts_run_it(tmp_path):
     # 3.13's NODERAWFS manifest is dropped (an overlay's null removes an entry), and
     # forky's own entry for 3.14 added
     assert list(ems.tests.manifest) == ["test_platform"]
-    assert [p.file for p in ems.source_patches] == ["Python/emscripten_syscalls.c"]
+    assert [p.file for p in ems.source_patches] == ["Python/emscripten_syscalls.c",
+                                                    "Python/emscripten_trampoline.c"]
 
 
 def test_main_layout_gets_no_stub_thread_patch(tmp_path):
