@@ -208,15 +208,20 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
     return {**traffic.values(), **({"forced": forced} if forced else {})} or None
 
 
+def _require_linked(path: Path, label: str, kind: str):
+    """A file a YAML list (`label`) names for after the link: it must be one the link wrote."""
+    if not path.is_file():
+        raise WasmbuildError(f"{label}: {path} was not linked: name {kind} the link writes, "
+                             f"or remove it from {label}")
+
+
 def prelink_modules(modules: list[Path], log: Path, label: str):
     """Each module's static data relocations applied (artifacts/datarelocs.py), with the
     loader beside it (X.js or X.mjs): one line each in the log, and on the terminal where
     it changed the module."""
     from .artifacts import datarelocs
     for module in modules:
-        if not module.is_file():
-            raise WasmbuildError(f"{label}: {module} was not linked: name a wasm module the link "
-                                 f"writes, or remove it from {label}")
+        _require_linked(module, label, "a wasm module")
         loader = next((module.with_suffix(s) for s in (".js", ".mjs") if module.with_suffix(s).exists()), None)
         if loader is None:
             line = f"{module.name}: data relocations left to start-up: no {module.stem}.js or .mjs beside it"
@@ -239,9 +244,7 @@ def eager_factories(loaders: list[Path], log: Path, label: str):
     (artifacts/jsfactory.py): one line each in the log."""
     from .artifacts import jsfactory
     for loader in loaders:
-        if not loader.is_file():
-            raise WasmbuildError(f"{label}: {loader} was not linked: name a JS file the link "
-                                 f"writes, or remove it from {label}")
+        _require_linked(loader, label, "a JS file")
         with open(log, "a") as f:
             f.write(jsfactory.eager_factory(loader) + "\n")
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..atomic import write_text
+
 # the factory as Emscripten 6.0.5 declares it (src/modularize.js), and once rewritten;
 # 3.1.69 already returns a parenthesized function expression, which is left as it is
 DECLARATION = re.compile(r"(?:async )?function (?P<name>[A-Za-z_$][\w$]*)\(")
@@ -35,9 +37,5 @@ def eager_factory(path: Path) -> str:
     body = text[:tail.start()].rstrip().rstrip(";").rstrip()
     if not body.endswith("}"):
         return f"{path.name}: left as it is: the declaration does not end before its export"
-    rewritten = f"var {name}=({body});\nexport default {name};\n"
-    tmp = path.with_name(path.name + ".eager")
-    tmp.write_text(rewritten, encoding="utf-8")
-    tmp.chmod(path.stat().st_mode & 0o777)
-    tmp.replace(path)
+    write_text(path, f"var {name}=({body});\nexport default {name};\n", path.stat().st_mode & 0o777)
     return f"{path.name}: factory compiled with the module's top level"
