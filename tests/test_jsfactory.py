@@ -38,7 +38,6 @@ def test_anything_else_is_left_as_it_is(tmp_path, text, why):
     assert js.read_text() == text
 
 
-
 def test_make_rewrites_each_named_factory_and_logs_it(tmp_path):
     from wasmbuild.actions import eager_factories
     from wasmbuild.errors import WasmbuildError

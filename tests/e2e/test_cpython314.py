@@ -21,7 +21,6 @@ def test_emscripten_314_is_the_real_tree_with_its_modules(emscripten_314):
     assert modules.split() == ["4", "0.125", "True", "z", "b", "42"], modules
 
 
-
 def test_emscripten_314_node_link_is_lean_and_its_factory_cached(emscripten_314):
     """make's link is the one Node runs: without the browser-only JS libraries
     (vars.node_link_flags), and its factory compiled with python.mjs's top level
@@ -39,6 +38,7 @@ def test_emscripten_314_node_link_is_lean_and_its_factory_cached(emscripten_314)
               if f.is_file()]
     # the top level alone is ~10 KB; with the factory's code ~180 KB
     assert max(cached, default=0) > 100_000, cached
+
 
 def test_emscripten_314_streams_tell_a_pipe_from_a_tty(emscripten_314):
     """The tree's streams.mjs: a pipe is not a tty (with Emscripten's own streams every
