@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import atomic_path
 from .wasmbinary import (CODE, CUSTOM, DATA, EXPORT, IMPORT, MAGIC, NotWasm, name_at, read_sleb,
                          read_uleb, section, sections, sleb, uleb)
 
@@ -245,8 +246,8 @@ def _prelink(wasm: Path, loader: Path) -> Result:
            + bytes(patched[by_id[CODE].end:]))
     if out[:8] != MAGIC:
         raise NotWasm("lost the header")
-    tmp = wasm.with_name(wasm.name + ".prelink")
-    tmp.write_bytes(out)
-    tmp.chmod(wasm.stat().st_mode & 0o777)
-    tmp.replace(wasm)
+    mode = wasm.stat().st_mode & 0o777
+    with atomic_path(wasm) as tmp:
+        tmp.write_bytes(out)
+        tmp.chmod(mode)
     return Result(len(written), len(kept), len(data) - len(out))
