@@ -12,9 +12,20 @@ cache), the folder served by wasmbuild's own server (web/serve.py: precompressed
 siblings, COOP/COEP) on 127.0.0.1, and every request to any other host refused (the
 page must need no network). The time is from the navigation's start to the moment the
 page first shows a `>>>` prompt (either REPL: the text field's output or the
-terminal's rows), polled at every animation frame; it is measured the same way for a
-page without the timing marks the current pages set (`python:wasm-compiled`,
-`python:stdlib-fetched`, `python:prompt`), which `measure_loads` also reports.
+terminal's rows), noted by a MutationObserver the harness adds before the page's own
+scripts run; it is measured the same way for a page without the timing marks the
+current pages set (`python:wasm-compiled`, `python:stdlib-fetched`, `python:prompt`),
+which `measure_loads` also reports.
+
+The harness does no work of its own while a page loads: the observer's console message
+comes to Playwright unasked. Until 2026-12-05 it polled the page at every animation frame
+(Playwright's wait_for_function with polling="raf"): Chromium drew a frame and laid out
+the page's text 60 times a second, and the poll's injected script (57 ms to parse and run on
+the page's main thread, traced) ran while the page compiled python.wasm there and its
+worker started Python beside it, on these 2 cores. A user's browser does none of that.
+In one run of 16 interleaved cold loads each (3.13.5, bench/WEB.md), polled and
+observed: the before state's page 0.866 and 0.783 s, today's 0.552 and 0.539 s (their
+ratio 0.64 and 0.69: the poll cost the before page more).
 """
 from __future__ import annotations
 
@@ -46,8 +57,26 @@ LINKS = {
                        "uploadThroughput": 10 * 1024 * 1024 / 8},
 }
 
-# resolves to performance.now() once a prompt is on the page, else false
-PROMPT = "() => document.body.innerText.includes('>>>') && performance.now()"
+# Added to each page before its own scripts: at the first change of the document after
+# which its text shows a prompt (innerText: the text as shown, not a script's), the time
+# (performance.now()) in a console message, which Playwright reports without running
+# anything in the page. The observer runs only when the page changes its document.
+PROMPT_SEEN = "wasmbuild-prompt-seen-at"
+PROMPT_OBSERVER = """
+(() => {
+  let seen = false;
+  const check = () => {
+    if (seen || document.readyState === "loading" || !document.body
+        || !document.body.innerText.includes(">>>")) return;
+    seen = true;
+    observer.disconnect();
+    console.debug("%s " + performance.now());
+  };
+  const observer = new MutationObserver(check);
+  observer.observe(document, { subtree: true, childList: true, characterData: true });
+  document.addEventListener("DOMContentLoaded", check);
+})();
+""" % PROMPT_SEEN
 HAS_MARKS = "performance.getEntriesByType('mark').some((m) => m.name.startsWith('python:'))"
 PROMPT_MARKED = "performance.getEntriesByName('python:prompt').length > 0"
 
@@ -98,10 +127,13 @@ def load_once(browser, url: str, timeout_ms: int = 120_000, link: str = "loopbac
             cdp = context.new_cdp_session(page)
             cdp.send("Network.enable")
             cdp.send("Network.emulateNetworkConditions", {"offline": False, **LINKS[link]})
-        page.goto(url)
-        at = page.wait_for_function(PROMPT, polling="raf", timeout=timeout_ms).json_value()
+        page.add_init_script(PROMPT_OBSERVER)
+        with page.expect_console_message(lambda m: m.text.startswith(PROMPT_SEEN + " "),
+                                         timeout=timeout_ms) as seen:
+            page.goto(url)
+        at = float(seen.value.text.split()[1])
         # a page with marks sets its prompt mark on the worker's next message, a task after
-        # the one that showed ">>>" (which the poll above can see in between): wait for it
+        # the one that showed ">>>" (which the observer above sees at once): wait for it
         # before reading the marks (the before state's page sets none)
         if page.evaluate(HAS_MARKS):
             page.wait_for_function(PROMPT_MARKED, timeout=10_000)
