@@ -230,11 +230,29 @@ def test_new_variant_is_one_yaml_file(fake):
 def test_toolchain_change_redoes_what_it_built(fake):
     fake.doit("host:emscripten")
     (fake.bin / "emcc").write_text('#!/bin/sh\necho "emcc (Emscripten gcc/clang-like replacement) 3.1.80 (fake)"\n')
+    before = len(fake.runs())
     out = fake.doit("host:emscripten")
     for t in ("toolchain:emscripten", "dep:emscripten-libffi", "configure_host:emscripten",
               "make_host:emscripten"):
         assert t in ran(out), (t, ran(out))
     assert "build_python:make" not in ran(out)
+    # `make clean` first: the fake's clean removes `python`, which is made again
+    assert "make python wasm32-emscripten" in fake.runs()[before:]
+
+
+def test_a_deleted_artifact_is_made_again_without_make_clean(fake):
+    """doit names every input of a task as changed when one of its targets is missing:
+    that is no new toolchain, and the build dir is not cleaned (a deleted python.wasm
+    made CPython's `make clean` empty the build dir, the web folder's python.wasm too)."""
+    fake.doit("host:emscripten")
+    bdir = fake.cross_build / "wasm32-emscripten"
+    assert (bdir / ".wasmbuild-toolchain").read_text()
+    (bdir / "python.wasm").unlink()
+    before = len(fake.runs())
+    fake.doit("host:emscripten")
+    new = fake.runs()[before:]
+    assert "make python.wasm wasm32-emscripten" in new, new
+    assert "make python wasm32-emscripten" not in new, new
 
 
 def test_failed_configure_shows_log_tail_and_is_redone(fake):

@@ -4,6 +4,7 @@ looks finished (configure's Makefile is removed before configure runs, files are
 written to a temp name and renamed)."""
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import os
@@ -178,7 +179,7 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
                                                cwd / PATCHED_SOURCES, name)
     changed_sources = (sources.changed if sources else None) or []
     forced = force_stale_objects(cwd, plan.source.path, [*changed_sources, *repatched], log)
-    if str(toolchain_stamp) in changed and (cwd / "Makefile").exists():
+    if toolchain_changed(cwd, toolchain_stamp, changed, relink) and (cwd / "Makefile").exists():
         # a different toolchain: nothing it built before may be reused
         full, e = sandbox.command(["make", "clean"], cwd, rw=_rw(plan), ro=[plan.source.path],
                                   extra_env=env)
@@ -199,6 +200,7 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
     if failed:
         return failed
     started.unlink()
+    write_text_if_changed(cwd / TOOLCHAIN_BUILT_WITH, _identity_digest(toolchain_stamp))
     prelink_modules([cwd / m for m in prelink], log, "make.prelink")
     eager_factories([cwd / m for m in eager_factory], log, "make.eager_factory")
     # (ccache's own remote traffic is in its stats log; wasmbuild's client is not used here)
@@ -206,6 +208,27 @@ def make(plan, sandbox, *, cwd: Path, argv: list[str], env: dict, log: Path, nam
     if line := sharing.describe_ccache(sharing.ccache_counts(stats_log)):
         traffic.notes.append(line)
     return {**traffic.values(), **({"forced": forced} if forced else {})} or None
+
+
+# The toolchain a build dir's objects were made with (the digest of its identity file),
+# written after each make that succeeded.
+TOOLCHAIN_BUILT_WITH = ".wasmbuild-toolchain"
+
+
+def _identity_digest(identity: Path) -> str:
+    return hashlib.sha256(identity.read_bytes()).hexdigest() if identity.exists() else ""
+
+
+def toolchain_changed(cwd: Path, identity: Path, changed: set[str], artifacts) -> bool:
+    """Whether the build dir's objects were made by another toolchain than `identity`'s.
+    By the build dir's own record; without one (a build dir older than it), by doit's list
+    of changed inputs, unless an artifact is missing: doit then names every input as
+    changed, and a deleted python.wasm is not a new toolchain (it made `make clean`
+    rebuild everything and empty the web folder)."""
+    record = cwd / TOOLCHAIN_BUILT_WITH
+    if record.exists():
+        return record.read_text().strip() != _identity_digest(identity)
+    return str(identity) in changed and all(Path(a).exists() for a in artifacts)
 
 
 def _require_linked(path: Path, label: str, kind: str):
