@@ -109,6 +109,81 @@ def test_nothing_is_done_unless_it_is_all_so(tmp_path):
     assert "not a module it can read" in d.prelink(wasm, js).why_not
 
 
+def module_with_own_got(stores: bytes, start_body: bytes, other_body: bytes = b"",
+                        exported: bool = False) -> bytes:
+    """A module as wasm-ld links a main module's own GOT entries: globals of its own (4, 5)
+    that its start function sets to a base plus a constant; function 2 (optional) is any
+    other code."""
+    types = w.uleb(1) + bytes([0x60, 0, 0])
+    imports = w.uleb(4) + b"".join(name("env") + name(n) + bytes([3, 0x7F, mut])
+                                   for n, mut in [("__memory_base", 0), ("__stack_pointer", 1),
+                                                  ("__table_base", 0)]) \
+        + name("GOT.mem") + name("x") + bytes([3, 0x7F, 1])
+    bodies = [start_body, b"\0" + stores + bytes([d.END])] + ([other_body] if other_body else [])
+    functions = w.uleb(len(bodies)) + bytes(len(bodies))
+    globals_ = w.uleb(2) + (bytes([0x7F, 1]) + const(0) + bytes([d.END])) * 2
+    exports = w.uleb(2 if exported else 1) + name(d.FUNCTION_NAME) + bytes([0]) + w.uleb(1) \
+        + (name("g4") + bytes([3]) + w.uleb(4) if exported else b"")
+    code = w.uleb(len(bodies)) + b"".join(w.uleb(len(b)) + b for b in bodies)
+    segment = w.uleb(1) + bytes([0]) + get(MB) + bytes([d.END]) + w.uleb(32) + bytes(32)
+    return (w.MAGIC + w.section(w.TYPE, types) + w.section(w.IMPORT, imports)
+            + w.section(w.FUNCTION, functions) + w.section(w.GLOBAL, globals_)
+            + w.section(w.EXPORT, exports) + w.section(w.START, w.uleb(0))
+            + w.section(w.CODE, code) + w.section(w.DATA, segment))
+
+
+def global_relocs(*pairs) -> bytes:
+    """__wasm_apply_global_relocs: global[g] = base + c, each"""
+    return b"\0" + b"".join(get(base) + const(c) + bytes([d.I32_ADD, d.GLOBAL_SET]) + w.uleb(g)
+                            for g, base, c in pairs) + bytes([d.END])
+
+
+def test_values_of_the_modules_own_got_entries_are_known(tmp_path):
+    # memory[MB + 0] = g4 + 4 (g4 = MB + 500), memory[MB + 8] = g5 (g5 = TB + 3),
+    # memory[MB + 16] = the imported GOT entry: only that one stays
+    stores = (get(MB) + const(0) + bytes([d.I32_ADD]) + get(4) + const(4) + bytes([d.I32_ADD]) + store()
+              + get(MB) + const(8) + bytes([d.I32_ADD]) + get(5) + const(0) + bytes([d.I32_ADD]) + store()
+              + got(16))
+    wasm, js = write(tmp_path, b"")
+    wasm.write_bytes(module_with_own_got(stores, global_relocs((4, MB, 500), (5, TB, 3))))
+    r = d.prelink(wasm, js)
+    assert (r.applied, r.kept, r.why_not) == (2, 1, ""), r
+    seg = segment_bytes(wasm.read_bytes())
+    assert int.from_bytes(seg[0:4], "little") == 1024 + 500 + 4
+    assert int.from_bytes(seg[8:12], "little") == 1 + 3
+    assert seg[16:20] == bytes(4)
+
+
+def test_an_own_global_that_may_change_is_left_to_start_up(tmp_path):
+    stores = get(MB) + const(0) + bytes([d.I32_ADD]) + get(4) + const(4) + bytes([d.I32_ADD]) + store()
+    cases = {
+        # another function sets g4 (its index padded to 5 bytes, as wasm-ld writes it)
+        "set elsewhere": dict(other_body=b"\0" + const(7) + bytes([d.GLOBAL_SET, 0x84, 0x80, 0x80, 0x80, 0])
+                              + bytes([d.END])),
+        "exported": dict(exported=True),
+        "set twice": dict(start_body=global_relocs((4, MB, 500), (4, MB, 600))),
+        "a start function that does more": dict(
+            start_body=b"\0" + get(MB) + const(500) + bytes([d.I32_ADD, d.GLOBAL_SET, 4])
+            + const(1) + bytes([0x1A, d.END])),                   # and drops a constant
+    }
+    for why, kw in cases.items():
+        wasm, js = write(tmp_path, b"")
+        wasm.write_bytes(module_with_own_got(stores, kw.pop("start_body", global_relocs((4, MB, 500))), **kw))
+        r = d.prelink(wasm, js)
+        assert (r.applied, r.kept) == (0, 1), (why, r)
+
+
+def test_a_body_is_read_instruction_by_instruction():
+    # a block, br_table, call_indirect, f64.const, a load, memory.copy, a 5-byte index
+    body = (b"\0" + bytes([0x02, 0x40]) + const(0x24) + bytes([0x0E, 2, 0, 0, 0])
+            + bytes([0x11, 0, 0]) + bytes([0x44]) + bytes([0x24] * 8) + bytes([0x1A])
+            + bytes([0x28, 2, 0x24]) + bytes([0xFC, 10, 0, 0])
+            + bytes([d.GLOBAL_SET, 0x87, 0x80, 0x80, 0x80, 0]) + bytes([d.END, d.END]))
+    assert d._sets(body) == {7}                    # the 0x24 bytes of immediates are none
+    assert d._sets(b"\0" + bytes([0xFD, 12]) + bytes(16) + bytes([d.END])) is None   # SIMD
+    assert d._sets(b"\0" + const(1) + bytes([0x1A])) is None                         # no end
+
+
 def test_the_bases_are_read_from_the_loader():
     assert d.bases_from_loader(LOADER) == {"__memory_base": 1024, "__table_base": 1}
     assert d.bases_from_loader("var ___memory_base = new WebAssembly.Global({value: 'i32'}, 2048)") \
