@@ -4,7 +4,6 @@ looks finished (configure's Makefile is removed before configure runs, files are
 written to a temp name and renamed)."""
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import os
@@ -216,7 +215,7 @@ TOOLCHAIN_BUILT_WITH = ".wasmbuild-toolchain"
 
 
 def _identity_digest(identity: Path) -> str:
-    return hashlib.sha256(identity.read_bytes()).hexdigest() if identity.exists() else ""
+    return digests.hash_file(identity, "sha256") if identity.exists() else ""
 
 
 def toolchain_changed(cwd: Path, identity: Path, changed: set[str], artifacts) -> bool:
