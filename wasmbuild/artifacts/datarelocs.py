@@ -95,37 +95,27 @@ def _imports(data: bytes, sec) -> tuple[dict[str, int], int]:
     return globals_, functions
 
 
-def _exported_function(data: bytes, sec, wanted: str) -> int | None:
+def _exports(data: bytes, sec) -> list[tuple[str, int, int]]:
+    """The module's exports: (name, kind, index); kind 0 a function, 3 a global."""
     count, i = read_uleb(data, sec.payload)
+    out = []
     for _ in range(count):
         name, i = name_at(data, i)
         kind = data[i]
         index, i = read_uleb(data, i + 1)
-        if kind == 0 and name == wanted:
-            return index
-    return None
-
-
-def _bodies(data: bytes, code) -> list[tuple[int, int]]:
-    """Each function body's (start, end) in `data`, by defined function index."""
-    count, i = read_uleb(data, code.payload)
-    out = []
-    for _ in range(count):
-        size, i = read_uleb(data, i)
-        out.append((i, i + size))
-        i += size
+        out.append((name, kind, index))
     return out
 
 
-def _exported_globals(data: bytes, sec) -> set[int]:
-    count, i = read_uleb(data, sec.payload)
-    out = set()
+def _bodies(data: bytes, code) -> list[tuple[int, int, int]]:
+    """Each function body's (entry, start, end) in `data`, by defined function index: its
+    size's first byte, its own first byte, and the byte after it."""
+    count, i = read_uleb(data, code.payload)
+    out = []
     for _ in range(count):
-        _, i = name_at(data, i)
-        kind = data[i]
-        index, i = read_uleb(data, i + 1)
-        if kind == 3:
-            out.add(index)
+        size, start = read_uleb(data, i)
+        out.append((i, start, start + size))
+        i = start + size
     return out
 
 
@@ -142,12 +132,6 @@ _FC_LEBS = {**{n: 0 for n in range(8)}, 8: 2, 9: 1, 10: 2, 11: 1, 12: 2, 13: 1, 
             16: 1, 17: 1}
 
 
-def _skip_leb(body: bytes, i: int) -> int:
-    while body[i] & 0x80:
-        i += 1
-    return i + 1
-
-
 def _sets(body: bytes) -> set[int] | None:
     """The global indices a function body's `global.set`s name; None where it has an
     instruction this does not know (then it may set anything)."""
@@ -162,13 +146,13 @@ def _sets(body: bytes) -> set[int] | None:
             out.add(index)
         elif op in _LEBS:
             for _ in range(_LEBS[op]):
-                i = _skip_leb(body, i)
+                _, i = read_uleb(body, i)
         elif op == 0x43 or op == 0x44:                   # f32.const, f64.const
             i += 4 if op == 0x43 else 8
         elif op == 0x0E:                                 # br_table: vec(label) label
             count, i = read_uleb(body, i)
             for _ in range(count + 1):
-                i = _skip_leb(body, i)
+                _, i = read_uleb(body, i)
         elif op == 0x1C:                                 # select with types: vec(valtype)
             count, i = read_uleb(body, i)
             i += count
@@ -177,14 +161,14 @@ def _sets(body: bytes) -> set[int] | None:
             if sub not in _FC_LEBS:
                 return None
             for _ in range(_FC_LEBS[sub]):
-                i = _skip_leb(body, i)
+                _, i = read_uleb(body, i)
         else:                                            # SIMD, atomics, GC, ...
             return None
     # read to its last byte, which is the body's `end`: else it was not read right
     return out if i == end and body[-1] == END else None
 
 
-def _set_elsewhere(data: bytes, code, bodies: list[tuple[int, int]], skip: int,
+def _set_elsewhere(data: bytes, bodies: list[tuple[int, int, int]], skip: int,
                    candidates: set[int]) -> set[int]:
     """Which of `candidates` a function other than the skip-th may set. Only the functions
     whose bytes hold a `global.set` of one (the opcode's byte and the index in a LEB of any
@@ -195,18 +179,19 @@ def _set_elsewhere(data: bytes, code, bodies: list[tuple[int, int]], skip: int,
                 for g in candidates for length in range(1, 6) if g < 1 << (7 * length)}
     first = re.compile(b"|".join(re.escape(p) for p in sorted(patterns, key=len, reverse=True)))
     out = set()
-    for n, (start, end) in enumerate(bodies):
+    for n, (_, start, end) in enumerate(bodies):
         if n == skip or not first.search(data, start, end):
             continue
         try:
             sets = _sets(data[start:end])
-        except IndexError:                      # ran past the body: not read right
+        except (NotWasm, IndexError):           # ran past the body: not read right
             sets = None
         out |= candidates if sets is None else sets & candidates
     return out
 
 
-def _relocated_globals(data: bytes, by_id: dict, imported_functions: int,
+def _relocated_globals(data: bytes, by_id: dict, bodies: list[tuple[int, int, int]],
+                       imported_functions: int, imported_globals: int,
                        bases: dict[int, int]) -> dict[int, int]:
     """The module's own globals whose value at start-up is known: {index: value}. Those the
     start function sets to a known base plus a constant (wasm-ld's
@@ -214,11 +199,10 @@ def _relocated_globals(data: bytes, by_id: dict, imported_functions: int,
     no other function may set. {} unless the start function is exactly that."""
     if START not in by_id or GLOBAL not in by_id:
         return {}
-    start_function, _ = read_uleb(data, by_id[START].payload)
-    bodies = _bodies(data, by_id[CODE])
-    if not 0 <= start_function - imported_functions < len(bodies):
+    start_function = read_uleb(data, by_id[START].payload)[0] - imported_functions
+    if not 0 <= start_function < len(bodies):
         return {}
-    first, end = bodies[start_function - imported_functions]
+    _, first, end = bodies[start_function]
     body = data[first:end]
     i, values, seen = _locals_end(body), {}, set()
     while i < len(body) - 1:
@@ -241,11 +225,9 @@ def _relocated_globals(data: bytes, by_id: dict, imported_functions: int,
         seen.add(target)
     if body[-1:] != bytes([END]):
         return {}
-    imported_globals = len(_imports(data, by_id[IMPORT])[0])
-    exported = _exported_globals(data, by_id[EXPORT]) if EXPORT in by_id else set()
+    exported = {index for _, kind, index in _exports(data, by_id[EXPORT]) if kind == 3}
     values = {g: v for g, v in values.items() if g >= imported_globals and g not in exported}
-    changed = _set_elsewhere(data, by_id[CODE], bodies, start_function - imported_functions,
-                             set(values)) if values else set()
+    changed = _set_elsewhere(data, bodies, start_function, set(values)) if values else set()
     return {g: v for g, v in values.items() if g not in changed}
 
 
@@ -336,7 +318,8 @@ def _prelink(wasm: Path, loader: Path) -> Result:
     by_id = {s.id: s for s in secs if s.id != CUSTOM}
     if not {IMPORT, EXPORT, CODE, DATA} <= by_id.keys():
         return nothing("no imports, exports, code or data")
-    function = _exported_function(data, by_id[EXPORT], FUNCTION_NAME)
+    function = next((index for name, kind, index in _exports(data, by_id[EXPORT])
+                     if kind == 0 and name == FUNCTION_NAME), None)
     if function is None:
         return nothing(f"it has no {FUNCTION_NAME}")
     constants = bases_from_loader(loader.read_text(encoding="utf-8", errors="replace"))
@@ -358,15 +341,12 @@ def _prelink(wasm: Path, loader: Path) -> Result:
     size, segment = read_uleb(data, i + len(expr))
 
     # the function's body
-    n_bodies, i = read_uleb(data, by_id[CODE].payload)
+    bodies = _bodies(data, by_id[CODE])
     wanted = function - imported_functions
-    if not 0 <= wanted < n_bodies:
+    if not 0 <= wanted < len(bodies):
         return nothing(f"{FUNCTION_NAME} is not a function of the module")
-    for _ in range(wanted):
-        body_size, i = read_uleb(data, i)
-        i += body_size
-    body_size, body_start = read_uleb(data, i)
-    body_entry, body = i, data[body_start:body_start + body_size]
+    body_entry, body_start, body_end = bodies[wanted]
+    body = data[body_start:body_end]
     # the stores of start-up that stay are written once the bases are what is assumed here
     guard = b"".join(bytes([GLOBAL_GET]) + uleb(index) + bytes([I32_CONST]) + sleb(value)
                      + bytes([I32_NE, IF, VOID, UNREACHABLE, END])
@@ -378,7 +358,8 @@ def _prelink(wasm: Path, loader: Path) -> Result:
         return nothing(f"{FUNCTION_NAME} is not only stores of bases plus constants")
 
     # a value may be a base or one of the module's own globals the start function sets
-    known = {**_relocated_globals(data, by_id, imported_functions, bases), **bases}
+    known = {**_relocated_globals(data, by_id, bodies, imported_functions, len(imported), bases),
+             **bases}
     patched = bytearray(data)
     kept, written = [], set()
     for (where, x), (base, y), offset in stores:
@@ -395,7 +376,7 @@ def _prelink(wasm: Path, loader: Path) -> Result:
         return Result(0, len(kept), 0)       # nothing to do
     new_body = b"\0" + guard + b"".join(kept) + bytes([END])
     code_payload = (bytes(patched[by_id[CODE].payload:body_entry]) + uleb(len(new_body)) + new_body
-                    + bytes(patched[body_start + body_size:by_id[CODE].end]))
+                    + bytes(patched[body_end:by_id[CODE].end]))
     out = (bytes(patched[:by_id[CODE].start]) + section(CODE, code_payload)
            + bytes(patched[by_id[CODE].end:]))
     if out[:8] != MAGIC:
