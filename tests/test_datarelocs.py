@@ -37,19 +37,28 @@ def got(x):
     return get(MB) + const(x) + bytes([d.I32_ADD]) + get(GOT) + store()
 
 
-def module(stores: bytes, data: bytes = bytes(32), local_decls: bytes = b"\0") -> bytes:
+def module(stores: bytes, data: bytes = bytes(32), local_decls: bytes = b"\0",
+           start_body: bytes | None = None, other_body: bytes = b"", exported: bool = False) -> bytes:
+    """Function 0 (the start function when `start_body` is given, with the module's own
+    globals 4 and 5, exported as g4 if `exported`), then __wasm_apply_data_relocs, then
+    any other code (`other_body`)."""
     types = w.uleb(1) + bytes([0x60, 0, 0])
     imports = w.uleb(4) + b"".join(name("env") + name(n) + bytes([3, 0x7F, mut])
                                    for n, mut in [("__memory_base", 0), ("__stack_pointer", 1),
                                                   ("__table_base", 0)]) \
         + name("GOT.mem") + name("x") + bytes([3, 0x7F, 1])
-    functions = w.uleb(2) + bytes([0, 0])
-    exports = w.uleb(1) + name(d.FUNCTION_NAME) + bytes([0]) + w.uleb(1)
-    bodies = [b"\0" + bytes([d.END]), local_decls + stores + bytes([d.END])]
-    code = w.uleb(2) + b"".join(w.uleb(len(b)) + b for b in bodies)
+    bodies = [start_body or b"\0" + bytes([d.END]), local_decls + stores + bytes([d.END])] \
+        + ([other_body] if other_body else [])
+    functions = w.uleb(len(bodies)) + bytes(len(bodies))
+    exports = w.uleb(2 if exported else 1) + name(d.FUNCTION_NAME) + bytes([0]) + w.uleb(1) \
+        + (name("g4") + bytes([3]) + w.uleb(4) if exported else b"")
+    code = w.uleb(len(bodies)) + b"".join(w.uleb(len(b)) + b for b in bodies)
     segment = w.uleb(1) + bytes([0]) + get(MB) + bytes([d.END]) + w.uleb(len(data)) + data
+    own = (w.section(w.GLOBAL, w.uleb(2) + (bytes([0x7F, 1]) + const(0) + bytes([d.END])) * 2)
+           if start_body else b"")
+    start = w.section(w.START, w.uleb(0)) if start_body else b""
     return (w.MAGIC + w.section(w.TYPE, types) + w.section(w.IMPORT, imports)
-            + w.section(w.FUNCTION, functions) + w.section(w.EXPORT, exports)
+            + w.section(w.FUNCTION, functions) + own + w.section(w.EXPORT, exports) + start
             + w.section(w.CODE, code) + w.section(w.DATA, segment))
 
 
@@ -109,29 +118,6 @@ def test_nothing_is_done_unless_it_is_all_so(tmp_path):
     assert "not a module it can read" in d.prelink(wasm, js).why_not
 
 
-def module_with_own_got(stores: bytes, start_body: bytes, other_body: bytes = b"",
-                        exported: bool = False) -> bytes:
-    """A module as wasm-ld links a main module's own GOT entries: globals of its own (4, 5)
-    that its start function sets to a base plus a constant; function 2 (optional) is any
-    other code."""
-    types = w.uleb(1) + bytes([0x60, 0, 0])
-    imports = w.uleb(4) + b"".join(name("env") + name(n) + bytes([3, 0x7F, mut])
-                                   for n, mut in [("__memory_base", 0), ("__stack_pointer", 1),
-                                                  ("__table_base", 0)]) \
-        + name("GOT.mem") + name("x") + bytes([3, 0x7F, 1])
-    bodies = [start_body, b"\0" + stores + bytes([d.END])] + ([other_body] if other_body else [])
-    functions = w.uleb(len(bodies)) + bytes(len(bodies))
-    globals_ = w.uleb(2) + (bytes([0x7F, 1]) + const(0) + bytes([d.END])) * 2
-    exports = w.uleb(2 if exported else 1) + name(d.FUNCTION_NAME) + bytes([0]) + w.uleb(1) \
-        + (name("g4") + bytes([3]) + w.uleb(4) if exported else b"")
-    code = w.uleb(len(bodies)) + b"".join(w.uleb(len(b)) + b for b in bodies)
-    segment = w.uleb(1) + bytes([0]) + get(MB) + bytes([d.END]) + w.uleb(32) + bytes(32)
-    return (w.MAGIC + w.section(w.TYPE, types) + w.section(w.IMPORT, imports)
-            + w.section(w.FUNCTION, functions) + w.section(w.GLOBAL, globals_)
-            + w.section(w.EXPORT, exports) + w.section(w.START, w.uleb(0))
-            + w.section(w.CODE, code) + w.section(w.DATA, segment))
-
-
 def global_relocs(*pairs) -> bytes:
     """__wasm_apply_global_relocs: global[g] = base + c, each"""
     return b"\0" + b"".join(get(base) + const(c) + bytes([d.I32_ADD, d.GLOBAL_SET]) + w.uleb(g)
@@ -145,7 +131,7 @@ def test_values_of_the_modules_own_got_entries_are_known(tmp_path):
               + get(MB) + const(8) + bytes([d.I32_ADD]) + get(5) + const(0) + bytes([d.I32_ADD]) + store()
               + got(16))
     wasm, js = write(tmp_path, b"")
-    wasm.write_bytes(module_with_own_got(stores, global_relocs((4, MB, 500), (5, TB, 3))))
+    wasm.write_bytes(module(stores, start_body=global_relocs((4, MB, 500), (5, TB, 3))))
     r = d.prelink(wasm, js)
     assert (r.applied, r.kept, r.why_not) == (2, 1, ""), r
     seg = segment_bytes(wasm.read_bytes())
@@ -168,7 +154,7 @@ def test_an_own_global_that_may_change_is_left_to_start_up(tmp_path):
     }
     for why, kw in cases.items():
         wasm, js = write(tmp_path, b"")
-        wasm.write_bytes(module_with_own_got(stores, kw.pop("start_body", global_relocs((4, MB, 500))), **kw))
+        wasm.write_bytes(module(stores, start_body=kw.pop("start_body", global_relocs((4, MB, 500))), **kw))
         r = d.prelink(wasm, js)
         assert (r.applied, r.kept) == (0, 1), (why, r)
 
