@@ -4,6 +4,7 @@ looks finished (configure's Makefile is removed before configure runs, files are
 written to a temp name and renamed)."""
 from __future__ import annotations
 
+import glob
 import inspect
 import json
 import os
@@ -576,13 +577,17 @@ def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: 
         return failed
     prelink_modules([Path(m) for m in web.prelink], log, "web.prelink")
     for f in web.files:
-        copy_file(Path(f), dest / Path(f).name)
+        for path in web_files_matching(f):
+            copy_file(path, dest / path.name)
     if web.store_zip:
         compress.stored_zip_copy(zip_path, dest / zip_path.name)
     else:
         copy_file(zip_path, dest / zip_path.name)
     if web.stdlib_files:
-        stdlib_files.write_stdlib_files(zip_path, dest / web.stdlib_files, web.stdlib_preload)
+        folder = dest / web.stdlib_files
+        listing = stdlib_files.write_stdlib_files(zip_path, folder, web.stdlib_preload)
+        # the worker's script holds the listing and the start's modules (stdlib_files.py)
+        variables = dict(variables, stdlib=stdlib_files.embedded(folder, listing, web.stdlib_preload))
     render_loaders(templates_dir, web.loaders, variables)
     written = assets.install(web.assets, dest)
     start = time.monotonic()
@@ -596,6 +601,18 @@ def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: 
         if line.startswith(("python.wasm", "python.mjs", "python.js")):
             say(f"   {line}")
     return None
+
+
+def web_files_matching(entry: str) -> list[Path]:
+    """A `web.files` entry's files: the file itself, or those its pattern (a glob in the
+    last part: the side modules) matches once the steps ran, at least one."""
+    if not glob.has_magic(entry):
+        return [Path(entry)]
+    found = sorted(Path(p) for p in glob.glob(entry))
+    if not found:
+        raise WasmbuildError(f"web.files: {entry} matched no file after web.steps: check the "
+                             f"steps' output names against the pattern in the target's YAML")
+    return found
 
 
 def serve_web(web_dir):

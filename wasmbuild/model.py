@@ -271,7 +271,9 @@ class Web:
     """The browser example: a folder with the page, the worker, the module and the zip."""
     dir: str                       # the web folder
     steps: list[Step]              # make the browser module (run in the host build dir)
-    files: list[str]               # what the steps produce, copied into the web folder
+    # what the steps produce, copied into the web folder; an entry may be a glob pattern
+    # (the side modules: the files it matches once the steps ran, at least one)
+    files: list[str]
     # of those, the wasm modules whose data relocations are applied before they are copied
     # (as make.prelink)
     prelink: list[str] = field(default_factory=list)
@@ -288,8 +290,8 @@ class Web:
     # Empty: the worker installs the zip.
     stdlib_files: str = ""
     # members of stdlib_files that Python's start reads: the listing names them, and the
-    # worker asks for them as it starts (while python.wasm compiles), not one synchronous
-    # request at a time during the start
+    # worker's script holds their bytes (with the listing), so that the start reads no
+    # file over the wire
     stdlib_preload: list[str] = field(default_factory=list)
 
 

@@ -1,6 +1,7 @@
 """The browser example's tasks: web:<target> assembles it, serve:<target> serves it."""
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 
 from . import actions
@@ -19,7 +20,10 @@ def web_tasks(plan: Plan, tgt: TargetPlan):
     name = f"web:{t.name}"
     variables = dict(tgt.context, stdlib_zip=t.stdlib_zip.name, stdlib_files=t.web.stdlib_files)
     listing = [web / f"{t.web.stdlib_files}.json"] if t.web.stdlib_files else []
-    outputs = [web / Path(f).name for f in t.web.files] + [web / t.stdlib_zip.name] + listing \
+    # (a pattern of web.files, the side modules, names no target: its files are known once
+    # the steps ran; the folder is removed whole on clean)
+    outputs = [web / Path(f).name for f in t.web.files if not glob.has_magic(f)] \
+        + [web / t.stdlib_zip.name] + listing \
         + [Path(l.output) for l in t.web.loaders] \
         + [web / n for a in t.web.assets for n in a.files.values()]
     # what was compressed from which bytes (web/compress.py): kept beside the folder, not in it
