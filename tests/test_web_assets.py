@@ -331,3 +331,51 @@ def test_stdlib_preload_needs_stdlib_files(tmp_path):
     with pytest.raises(ConfigError, match=r"web\.stdlib_preload.*does not set: set it, or drop"):
         check_references({"emscripten": (target, tmp_path / "t.yaml")}, plan.toolchains,
                          plan.settings.templates_dir)
+
+
+def test_the_workers_script_holds_the_listing_and_the_starts_modules(tmp_path):
+    """The basic REPL's worker asks for nothing of the stdlib as it starts: web: writes the
+    listing and the bytes of web.stdlib_preload's members into its script (rendered here
+    from the real template, and read back as the worker's JavaScript reads them)."""
+    import json
+    import re
+    from wasmbuild.render import render_loader
+    from wasmbuild.web import stdlib_files
+    plan = _plan(tmp_path, "3.13.5", "3.13")
+    tgt = plan.targets["emscripten"]
+    zip_path = _stdlib_zip(tmp_path / "python313.zip", {"os.pyc": b"o" * 3, "encodings/__init__.pyc": b"\x00\xff<e>"})
+    folder = tmp_path / "web" / "stdlib"
+    listing = stdlib_files.write_stdlib_files(zip_path, folder, ["encodings/__init__.pyc"])
+    variables = dict(tgt.context, stdlib_zip="python313.zip", stdlib_files="stdlib",
+                     stdlib=stdlib_files.embedded(folder, listing, ["encodings/__init__.pyc"]))
+    worker = next(l for l in tgt.target.web.loaders if l.template == "python.worker.mjs.j2")
+    text = render_loader(plan.settings.templates_dir, worker, variables)
+    assert "fetch(`${STDLIB_FILES}.json`)" not in text and "site-packages.json" not in text
+    files = re.search(r"const STDLIB_LISTING = JSON\.parse\((.*)\);", text)[1]
+    assert json.loads(json.loads(files)) == {"encodings/__init__.pyc": 5, "os.pyc": 3}
+    preloaded = json.loads(re.search(r"Object\.entries\((\{.*?\})\)", text)[1])
+    assert {n: base64.b64decode(b) for n, b in preloaded.items()} == {"encodings/__init__.pyc": b"\x00\xff<e>"}
+
+
+def test_a_web_files_pattern_takes_what_the_steps_made(tmp_path):
+    """web.files may name the side modules by a pattern: what it matches once the steps ran
+    is copied; a pattern that matches nothing is a one-line error; it names no doit target."""
+    from wasmbuild.actions import web_files_matching
+    from wasmbuild.errors import WasmbuildError
+    link = tmp_path / "web-link"
+    link.mkdir()
+    for name in ("b.cpython-313-wasm32-emscripten.so", "a.cpython-313-wasm32-emscripten.so", "python.wasm"):
+        (link / name).write_bytes(b"x")
+    assert [p.name for p in web_files_matching(f"{link}/*.cpython-313-wasm32-emscripten.so")] == [
+        "a.cpython-313-wasm32-emscripten.so", "b.cpython-313-wasm32-emscripten.so"]
+    assert web_files_matching(f"{link}/python.wasm") == [link / "python.wasm"]
+    with pytest.raises(WasmbuildError, match=r"^web\.files: .*/web-link/\*\.dylib matched no file after "
+                                             r"web\.steps: [^\n]*$"):
+        web_files_matching(f"{link}/*.dylib")
+    from wasmbuild.tasks_web import web_tasks
+    plan = _plan(tmp_path / "plan", "3.13.5", "3.13")
+    tgt = plan.targets["emscripten"]
+    assert any("*" in f for f in tgt.target.web.files)
+    task = next(web_tasks(plan, tgt))
+    assert not any("*" in t for t in task["targets"])
+    assert str(tgt.build_dir / "web" / "python.wasm") in task["targets"]

@@ -9,15 +9,18 @@ file's size, so that a stat() or a directory scan by the import system fetches n
     <folder>/<member>          every file of the zip, bytes as they are in it
     <folder>.json              {"files": {member: size, ...}, "preload": [member, ...]}
 
-"preload" names the members Python's start reads (the target's web.stdlib_preload): the
-worker asks for them all at once as it starts, while the page compiles python.wasm,
-instead of one synchronous request each in the middle of the start.
+"preload" names the members Python's start reads (the target's web.stdlib_preload).
+The worker has the listing and those members written into its own script (`embedded`,
+rendered at web: time): its start asks for neither, and Python's start reads no file
+over the wire (each request was another wait between python.mjs's compile and
+instantiation).
 
 A file is rewritten only when its bytes change (its precompressed siblings, made from
 those bytes, stay valid); a file or folder the zip no longer has is removed.
 """
 from __future__ import annotations
 
+import base64
 import json
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -62,6 +65,14 @@ def write_stdlib_files(zip_path: Path, folder: Path, preload: list[str] = ()) ->
     write_text(listing_path(folder), json.dumps({"files": listing, "preload": list(preload)},
                                                 separators=(",", ":")) + "\n")
     return listing
+
+
+def embedded(folder: Path, listing: dict[str, int], preload: list[str] = ()) -> dict:
+    """What the worker's script holds of the stdlib: every file's size by name, and the
+    bytes (base64) of the members Python's start reads."""
+    return {"files": listing,
+            "preloaded": {name: base64.b64encode((folder / name).read_bytes()).decode("ascii")
+                          for name in preload}}
 
 
 def _remove_others(folder: Path, keep: set[str]) -> None:
