@@ -376,6 +376,29 @@ def test_a_web_files_pattern_takes_what_the_steps_made(tmp_path):
     plan = _plan(tmp_path / "plan", "3.13.5", "3.13")
     tgt = plan.targets["emscripten"]
     assert any("*" in f for f in tgt.target.web.files)
+    # the step deletes what the list no longer names from web-link/ (a real shell runs it)
+    step = tgt.target.web.steps[0].run
+    assert "find web-link -maxdepth 1 -name '*.cpython-313-wasm32-emscripten.so' ! -name '_codecs_cn" in step
+    assert "! -name 'unicodedata.cpython-313-wasm32-emscripten.so'" in step
     task = next(web_tasks(plan, tgt))
     assert not any("*" in t for t in task["targets"])
     assert str(tgt.build_dir / "web" / "python.wasm") in task["targets"]
+
+
+def test_a_side_module_no_longer_made_leaves_the_web_folder(tmp_path):
+    """What the pattern copied before and no longer matches is deleted from the web folder;
+    what it matches, and every other file, stays."""
+    from wasmbuild.actions import remove_unmatched, web_files_matching
+    link, dest = tmp_path / "web-link", tmp_path / "web"
+    link.mkdir(), dest.mkdir()
+    pattern = f"{link}/*.cpython-314-wasm32-emscripten.so"
+    for name in ("a.cpython-314-wasm32-emscripten.so", "gone.cpython-314-wasm32-emscripten.so",
+                 "python.wasm", "gone.cpython-314-wasm32-emscripten.so.br"):
+        (dest / name).write_bytes(b"old")
+    (link / "a.cpython-314-wasm32-emscripten.so").write_bytes(b"new")
+    found = web_files_matching(pattern)
+    remove_unmatched(dest, pattern, found)
+    assert sorted(p.name for p in dest.iterdir()) == [
+        "a.cpython-314-wasm32-emscripten.so", "gone.cpython-314-wasm32-emscripten.so.br", "python.wasm"]
+    remove_unmatched(dest, f"{link}/python.wasm", [link / "python.wasm"])   # no pattern: nothing
+    assert (dest / "python.wasm").exists()

@@ -577,8 +577,10 @@ def assemble_web(plan, tp, web, zip_path: Path, templates_dir: Path, variables: 
         return failed
     prelink_modules([Path(m) for m in web.prelink], log, "web.prelink")
     for f in web.files:
-        for path in web_files_matching(f):
+        found = web_files_matching(f)
+        for path in found:
             copy_file(path, dest / path.name)
+        remove_unmatched(dest, f, found)
     if web.store_zip:
         compress.stored_zip_copy(zip_path, dest / zip_path.name)
     else:
@@ -613,6 +615,18 @@ def web_files_matching(entry: str) -> list[Path]:
         raise WasmbuildError(f"web.files: {entry} matched no file after web.steps: check the "
                              f"steps' output names against the pattern in the target's YAML")
     return found
+
+
+def remove_unmatched(dest: Path, entry: str, found: list[Path]) -> None:
+    """What a `web.files` pattern copied into `dest` before and no longer matches (a side
+    module taken out of the YAML) leaves the folder: it would be shipped, and served, for
+    nothing (compress_folder then removes its compressed siblings)."""
+    if not glob.has_magic(entry):
+        return
+    names = {p.name for p in found}
+    for old in dest.glob(Path(entry).name):
+        if old.name not in names:
+            old.unlink()
 
 
 def serve_web(web_dir):
